@@ -1,0 +1,113 @@
+"""The server's one typed settings object (see docs/printfleet.sample.toml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+from printfleet_protocol.settings import load_settings
+
+ENV_PREFIX = "PRINTFLEET"
+
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+Positive = Annotated[float, msgspec.Meta(gt=0)]
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class BrokerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    # Address Mosquitto binds to when Printfleet runs it (printfleet up).
+    bind_address: str = "127.0.0.1"
+    topic_prefix: str = "printfleet"
+    mosquitto_path: str = "mosquitto"
+    fleet_username: str = "fleet"
+    # Secret by reference: a file holding the fleet account's password.
+    # Empty: <data_dir>/secrets/fleet_mqtt_password, created on first start.
+    fleet_password_file: str = ""
+
+
+class FleetSettings(_Section):
+    share_group: str = "printfleet"
+    batch_max_rows: PositiveInt = 500
+    batch_max_delay_s: Positive = 0.2
+    max_payload_bytes: PositiveInt = 256 * 1024
+    # MQTT 5 receive maximum: unacknowledged messages in flight to one
+    # worker. Bounds worker memory; the broker holds the rest.
+    receive_maximum: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 2000
+    session_expiry_s: PositiveInt = 3600
+
+
+class StorageSettings(_Section):
+    # PostgreSQL / TimescaleDB joins with the fleet-scale ingest work.
+    backend: Literal["sqlite"] = "sqlite"
+    # Empty: <data_dir>/printfleet.sqlite3
+    sqlite_path: str = ""
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    threads: PositiveInt = 16
+    live_update_interval_s: Positive = 1.0
+    # Empty: <data_dir>/secrets/web_secret_key, created on first start.
+    secret_key_file: str = ""
+
+
+class PresenceSettings(_Section):
+    # A device silent for this many heartbeat intervals is marked offline.
+    silence_factor: Annotated[float, msgspec.Meta(ge=1)] = 1.5
+    check_interval_s: Positive = 1.0
+
+
+class Settings(_Section):
+    data_dir: str = "./data"
+    broker: BrokerSettings = msgspec.field(default_factory=BrokerSettings)
+    fleet: FleetSettings = msgspec.field(default_factory=FleetSettings)
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
+    web: WebSettings = msgspec.field(default_factory=WebSettings)
+    presence: PresenceSettings = msgspec.field(default_factory=PresenceSettings)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    @property
+    def sqlite_file(self) -> Path:
+        return Path(self.storage.sqlite_path) if self.storage.sqlite_path else (
+            self.data_path / "printfleet.sqlite3"
+        )
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_path / "secrets"
+
+    @property
+    def fleet_password_path(self) -> Path:
+        configured = self.broker.fleet_password_file
+        return Path(configured) if configured else self.secrets_dir / "fleet_mqtt_password"
+
+    @property
+    def web_secret_key_path(self) -> Path:
+        configured = self.web.secret_key_file
+        return Path(configured) if configured else self.secrets_dir / "web_secret_key"
+
+
+def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Load server settings from a TOML file (optional) and PRINTFLEET_* variables."""
+    return load_settings(Settings, path, ENV_PREFIX, environ)
+
+
+def with_changes(settings: Settings, **sections: dict) -> Settings:
+    """Return a copy with some section fields replaced (used by tests and commands)."""
+    replaced = {
+        name: msgspec.structs.replace(getattr(settings, name), **fields)
+        for name, fields in sections.items()
+        if name != "top"
+    }
+    return msgspec.structs.replace(settings, **replaced, **sections.get("top", {}))

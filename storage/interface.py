@@ -1,0 +1,155 @@
+"""The storage interface every backend implements, and the records it speaks.
+
+Two halves: ``IngestStore`` (async, for fleet workers: batched, idempotent
+writes) and ``SyncStore`` (sync, for the web app, the scheduler and the
+command line). Each backend provides both; one contract test suite in
+tests/storage/ runs against every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from printfleet_protocol import Family
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A validated message from a device, ready to store."""
+
+    device_id: str
+    family: Family
+    message: Any  # the payload struct for the family
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A message refused at the MQTT edge, kept for operators."""
+
+    topic: str
+    device_id: str | None
+    reason: str
+    detail: str
+    payload_size: int
+    payload_excerpt: str
+    received_at: float
+
+
+@dataclass(slots=True)
+class BatchResult:
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    by_family: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    email: str
+    password_hash: str
+    first_name: str
+    last_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterRow:
+    """What the printers page shows for one printer."""
+
+    device_id: str
+    name: str
+    presence: str
+    last_seen_at: float | None
+    printer_state: str | None
+    heaters: dict[str, dict[str, float | None]]
+    progress_pct: float | None
+    time_left_s: float | None
+    job_file_name: str | None
+    job_status: str | None
+    telemetry_ts: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectRow:
+    received_at: float
+    topic: str
+    device_id: str | None
+    reason: str
+    detail: str
+    payload_size: int
+    payload_excerpt: str
+
+
+class IngestStore(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def write_batch(
+        self, accepted: Sequence[Accepted], rejected: Sequence[Rejected]
+    ) -> BatchResult:
+        """Store a batch in one transaction; replays of (device, seq) are ignored."""
+        ...
+
+
+class SyncStore(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; return the versions applied."""
+        ...
+
+    # Accounts
+    def create_user(self, email: str, password_hash: str, first_name: str = "",
+                    last_name: str = "") -> int: ...
+
+    def user_by_email(self, email: str) -> User | None: ...
+
+    def user_by_id(self, user_id: int) -> User | None: ...
+
+    # Device registry
+    def add_device(self, device_id: str, name: str, owner_user_id: int | None,
+                   mqtt_password_hash: str) -> None: ...
+
+    def revoke_device(self, device_id: str) -> bool: ...
+
+    def set_device_password(self, device_id: str, mqtt_password_hash: str) -> bool: ...
+
+    def broker_credentials(self) -> list[tuple[str, str]]:
+        """(username, hash) of every device that may connect."""
+        ...
+
+    # Reads
+    def printers_for_user(self, user_id: int) -> list[PrinterRow]: ...
+
+    def fleet_overview(self) -> list[PrinterRow]: ...
+
+    def recent_rejects(self, limit: int = 100) -> list[RejectRow]: ...
+
+    def reject_counts(self) -> dict[str, int]: ...
+
+    def table_rows(self, table: str, device_id: str) -> list[dict[str, Any]]:
+        """Every stored row of one time-series table for a device, ordered by seq."""
+        ...
+
+    # Presence watchdog
+    def mark_silent_devices_offline(self, now: float, silence_factor: float,
+                                    default_interval_s: float) -> list[str]:
+        """Mark offline every online device silent for too long; return their ids."""
+        ...
+
+
+TIME_SERIES_TABLES = (
+    "telemetry",
+    "job_events",
+    "presence_events",
+    "heartbeats",
+    "downtime_reports",
+    "device_facts",
+    "command_acks",
+)

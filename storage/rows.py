@@ -1,0 +1,121 @@
+"""Turn accepted messages into per-table rows; shared by every backend."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from printfleet_protocol import Family
+
+from .interface import Accepted
+
+# Column order of each time-series table, as the backends insert them.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "telemetry": ("device_id", "seq", "ts", "received_at", "printer_state", "heaters_json",
+                  "fans_json", "z_mm", "progress_pct", "time_left_s", "job_id"),
+    "job_events": ("device_id", "seq", "ts", "received_at", "job_id", "event", "file_name",
+                   "origin", "progress_pct", "time_left_s", "reason", "filament_used_mm",
+                   "command_transaction"),
+    "presence_events": ("device_id", "seq", "ts", "received_at", "status", "source"),
+    "heartbeats": ("device_id", "seq", "ts", "received_at", "interval_s", "uptime_s"),
+    "downtime_reports": ("device_id", "seq", "ts", "received_at", "started_at", "ended_at",
+                         "cause"),
+    "device_facts": ("device_id", "seq", "ts", "received_at", "facts_json"),
+    "command_acks": ("device_id", "seq", "ts", "received_at", "transaction_id", "status",
+                     "data_json", "error"),
+}
+
+TABLE_BY_FAMILY = {
+    Family.TELEMETRY: "telemetry",
+    Family.JOB: "job_events",
+    Family.PRESENCE: "presence_events",
+    Family.HEARTBEAT: "heartbeats",
+    Family.DOWNTIME: "downtime_reports",
+    Family.FACTS: "device_facts",
+    Family.ACK: "command_acks",
+}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(msgspec.to_builtins(value), separators=(",", ":"), sort_keys=True)
+
+
+def _row(item: Accepted) -> tuple:
+    m = item.message
+    head = (item.device_id, m.seq, m.ts, item.received_at)
+    match item.family:
+        case Family.TELEMETRY:
+            return head + (str(m.state), _dumps(m.heaters), _dumps(m.fans_pct), m.z_mm,
+                           m.progress_pct, m.time_left_s, m.job_id)
+        case Family.JOB:
+            return head + (m.job_id, str(m.event), m.file_name, str(m.origin), m.progress_pct,
+                           m.time_left_s, m.reason, m.filament_used_mm, m.command_transaction)
+        case Family.PRESENCE:
+            return head + (str(m.status), "device")
+        case Family.HEARTBEAT:
+            return head + (m.interval_s, m.uptime_s)
+        case Family.DOWNTIME:
+            return head + (m.started_at, m.ended_at, str(m.cause))
+        case Family.FACTS:
+            fields = msgspec.structs.asdict(m)
+            for envelope_field in ("v", "ts", "seq"):
+                fields.pop(envelope_field)
+            return head + (_dumps(fields),)
+        case Family.ACK:
+            data = None if m.data is None else _dumps(m.data)
+            return head + (m.transaction, str(m.status), data, m.error)
+    raise ValueError(f"no table stores {item.family}")
+
+
+@dataclass
+class DeviceUpdate:
+    """The newest facts a batch carries about one device, for device_state."""
+
+    last_seen_at: float = 0.0
+    last_seq: int = -1
+    telemetry: Any = None
+    job_event: Any = None
+    presence: Any = None
+    presence_received_at: float = 0.0
+    heartbeat_interval_s: float | None = None
+
+
+@dataclass
+class SplitBatch:
+    rows: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
+    devices: dict[str, DeviceUpdate] = field(default_factory=dict)
+    unstored: int = 0  # families with no table yet (camera frames)
+
+
+def split_batch(accepted: Sequence[Accepted]) -> SplitBatch:
+    """Group rows by table and keep the newest state per device."""
+    split = SplitBatch()
+    for item in accepted:
+        table = TABLE_BY_FAMILY.get(item.family)
+        if table is None:
+            split.unstored += 1
+            continue
+        split.rows[table].append(_row(item))
+        _merge_device_update(split.devices.setdefault(item.device_id, DeviceUpdate()), item)
+    return split
+
+
+def _merge_device_update(update: DeviceUpdate, item: Accepted) -> None:
+    m = item.message
+    update.last_seen_at = max(update.last_seen_at, item.received_at)
+    update.last_seq = max(update.last_seq, m.seq)
+    if item.family is Family.TELEMETRY and (update.telemetry is None or m.ts >= update.telemetry.ts):
+        update.telemetry = m
+    elif item.family is Family.JOB and (update.job_event is None or m.ts >= update.job_event.ts):
+        update.job_event = m
+    elif item.family is Family.PRESENCE and item.received_at >= update.presence_received_at:
+        # Arrival order, not device time: a last will is written at connect
+        # time but published by the broker when the connection dies.
+        update.presence = m
+        update.presence_received_at = item.received_at
+    elif item.family is Family.HEARTBEAT:
+        update.heartbeat_interval_s = m.interval_s

@@ -1,0 +1,123 @@
+"""Batched, idempotent ingest into SQLite through aiosqlite."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiosqlite
+import msgspec
+
+from ..interface import Accepted, BatchResult, Rejected
+from ..rows import COLUMNS, DeviceUpdate, split_batch
+from .connection import PRAGMAS
+
+logger = logging.getLogger(__name__)
+
+_INSERT = {
+    table: "INSERT OR IGNORE INTO {} ({}) VALUES ({})".format(
+        table, ", ".join(columns), ", ".join("?" for _ in columns)
+    )
+    for table, columns in COLUMNS.items()
+}
+
+_ENSURE_STATE = "INSERT OR IGNORE INTO device_state (device_id) VALUES (?)"
+_SEEN = """UPDATE device_state SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
+    last_seq = MAX(COALESCE(last_seq, -1), ?) WHERE device_id = ?"""
+# Traffic from a device the watchdog had given up on (or never heard of)
+# proves it is online; an explicit offline or stopped from it is kept.
+_REVIVE = """UPDATE device_state SET presence = 'online', presence_source = 'traffic',
+    presence_changed_at = ? WHERE device_id = ? AND presence = 'offline'
+    AND (presence_source IS NULL OR presence_source = 'watchdog')"""
+_TELEMETRY_STATE = """UPDATE device_state SET printer_state = ?, heaters_json = ?, fans_json = ?,
+    z_mm = ?, progress_pct = ?, time_left_s = ?, job_id = ?, telemetry_ts = ?
+    WHERE device_id = ? AND COALESCE(telemetry_ts, 0) <= ?"""
+_JOB_STATE = """UPDATE device_state SET job_file_name = ?, job_status = ?, job_event_ts = ?
+    WHERE device_id = ? AND COALESCE(job_event_ts, 0) <= ?"""
+_PRESENCE_STATE = """UPDATE device_state SET presence = ?, presence_source = 'device',
+    presence_changed_at = ? WHERE device_id = ? AND COALESCE(presence_changed_at, 0) <= ?"""
+_HEARTBEAT_STATE = "UPDATE device_state SET heartbeat_interval_s = ? WHERE device_id = ?"
+_REJECT = """INSERT INTO rejected_messages (received_at, topic, device_id, reason, detail,
+    payload_size, payload_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)"""
+
+
+class SqliteIngestStore:
+    """The fleet worker's write path on SQLite; one transaction per batch."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        self._db: aiosqlite.Connection | None = None
+
+    async def start(self) -> None:
+        self._db = await aiosqlite.connect(self._path, isolation_level=None)
+        await apply_pragmas_async(self._db)
+
+    async def stop(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def write_batch(
+        self, accepted: Sequence[Accepted], rejected: Sequence[Rejected]
+    ) -> BatchResult:
+        assert self._db is not None, "start() the store first"
+        split = split_batch(accepted)
+        result = BatchResult(rejected=len(rejected))
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for table, rows in split.rows.items():
+                cursor = await self._db.executemany(_INSERT[table], rows)
+                result.by_family[table] = cursor.rowcount
+                result.stored += cursor.rowcount
+                result.duplicates += len(rows) - cursor.rowcount
+            await self._update_device_state(split.devices)
+            if rejected:
+                await self._db.executemany(_REJECT, [_reject_row(r) for r in rejected])
+            await self._db.execute("COMMIT")
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        return result
+
+    async def _update_device_state(self, devices: dict[str, DeviceUpdate]) -> None:
+        db = self._db
+        assert db is not None
+        await db.executemany(_ENSURE_STATE, [(d,) for d in devices])
+        await db.executemany(_SEEN, [(u.last_seen_at, u.last_seq, d) for d, u in devices.items()])
+        await db.executemany(_REVIVE, [(u.last_seen_at, d) for d, u in devices.items()])
+        await db.executemany(_TELEMETRY_STATE, [
+            _telemetry_state(d, u) for d, u in devices.items() if u.telemetry is not None
+        ])
+        await db.executemany(_JOB_STATE, [
+            (u.job_event.file_name, str(u.job_event.event), u.job_event.ts, d, u.job_event.ts)
+            for d, u in devices.items() if u.job_event is not None
+        ])
+        await db.executemany(_PRESENCE_STATE, [
+            (str(u.presence.status), u.presence_received_at, d, u.presence_received_at)
+            for d, u in devices.items() if u.presence is not None
+        ])
+        await db.executemany(_HEARTBEAT_STATE, [
+            (u.heartbeat_interval_s, d) for d, u in devices.items()
+            if u.heartbeat_interval_s is not None
+        ])
+
+
+def _telemetry_state(device_id: str, update: DeviceUpdate) -> tuple:
+    t = update.telemetry
+    heaters = json.dumps(msgspec.to_builtins(t.heaters))
+    fans = json.dumps(msgspec.to_builtins(t.fans_pct))
+    return (str(t.state), heaters, fans, t.z_mm, t.progress_pct, t.time_left_s, t.job_id, t.ts,
+            device_id, t.ts)
+
+
+def _reject_row(r: Rejected) -> tuple:
+    return (r.received_at, r.topic, r.device_id, r.reason, r.detail, r.payload_size,
+            r.payload_excerpt)
+
+
+async def apply_pragmas_async(db: aiosqlite.Connection) -> None:
+    """Run the shared pragmas on an aiosqlite connection."""
+    for pragma in PRAGMAS:
+        await db.execute(pragma)

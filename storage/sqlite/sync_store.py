@@ -1,0 +1,191 @@
+"""The sync side of the SQLite backend: migrations, accounts, registry, reads."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
+from ..migrations import migrations_for
+from .connection import connect
+
+logger = logging.getLogger(__name__)
+
+_PRINTER_COLUMNS = """d.device_id, d.name, COALESCE(s.presence, 'offline') AS presence,
+    s.last_seen_at, s.printer_state, s.heaters_json, s.progress_pct, s.time_left_s,
+    s.job_file_name, s.job_status, s.telemetry_ts"""
+
+
+class SqliteSyncStore:
+    """One connection per thread, so a threaded web server can share the store."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        self._local = threading.local()
+
+    def start(self) -> None:
+        self._conn()
+
+    def stop(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def _conn(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = connect(self._path)
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._conn()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def migrate(self) -> list[int]:
+        connection = self._conn()
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "title TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
+        done = {row[0] for row in connection.execute("SELECT version FROM schema_migrations")}
+        applied = []
+        for migration in migrations_for("sqlite"):
+            if migration.version in done:
+                continue
+            with self._transaction() as tx:
+                for statement in _statements(migration.sql):
+                    tx.execute(statement)
+                tx.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                           (migration.version, migration.title, time.time()))
+            logger.info("applied sqlite migration %04d_%s", migration.version, migration.title)
+            applied.append(migration.version)
+        return applied
+
+    # Accounts
+    def create_user(self, email: str, password_hash: str, first_name: str = "",
+                    last_name: str = "") -> int:
+        with self._transaction() as tx:
+            cursor = tx.execute(
+                "INSERT INTO users (email, password_hash, first_name, last_name, created_at) "
+                "VALUES (?, ?, ?, ?, ?)", (email, password_hash, first_name, last_name, time.time()))
+        return int(cursor.lastrowid or 0)
+
+    def user_by_email(self, email: str) -> User | None:
+        return self._user("email = ?", email)
+
+    def user_by_id(self, user_id: int) -> User | None:
+        return self._user("id = ?", user_id)
+
+    def _user(self, where: str, value: Any) -> User | None:
+        row = self._conn().execute(
+            f"SELECT id, email, password_hash, first_name, last_name FROM users WHERE {where}",
+            (value,)).fetchone()
+        return User(**dict(row)) if row else None
+
+    # Device registry
+    def add_device(self, device_id: str, name: str, owner_user_id: int | None,
+                   mqtt_password_hash: str) -> None:
+        with self._transaction() as tx:
+            tx.execute(
+                "INSERT INTO devices (device_id, owner_user_id, name, mqtt_password_hash, "
+                "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET "
+                "owner_user_id = excluded.owner_user_id, name = excluded.name, "
+                "mqtt_password_hash = excluded.mqtt_password_hash, revoked_at = NULL",
+                (device_id, owner_user_id, name, mqtt_password_hash, time.time()))
+
+    def revoke_device(self, device_id: str) -> bool:
+        with self._transaction() as tx:
+            cursor = tx.execute(
+                "UPDATE devices SET mqtt_password_hash = NULL, revoked_at = ? "
+                "WHERE device_id = ? AND revoked_at IS NULL", (time.time(), device_id))
+        return cursor.rowcount == 1
+
+    def set_device_password(self, device_id: str, mqtt_password_hash: str) -> bool:
+        with self._transaction() as tx:
+            cursor = tx.execute(
+                "UPDATE devices SET mqtt_password_hash = ? WHERE device_id = ? "
+                "AND revoked_at IS NULL", (mqtt_password_hash, device_id))
+        return cursor.rowcount == 1
+
+    def broker_credentials(self) -> list[tuple[str, str]]:
+        rows = self._conn().execute(
+            "SELECT device_id, mqtt_password_hash FROM devices "
+            "WHERE revoked_at IS NULL AND mqtt_password_hash IS NOT NULL ORDER BY device_id")
+        return [(row[0], row[1]) for row in rows]
+
+    # Reads
+    def printers_for_user(self, user_id: int) -> list[PrinterRow]:
+        rows = self._conn().execute(
+            f"SELECT {_PRINTER_COLUMNS} FROM devices d LEFT JOIN device_state s "
+            "USING (device_id) WHERE d.owner_user_id = ? AND d.revoked_at IS NULL "
+            "ORDER BY d.name, d.device_id", (user_id,))
+        return [_printer_row(row) for row in rows]
+
+    def fleet_overview(self) -> list[PrinterRow]:
+        rows = self._conn().execute(
+            f"SELECT {_PRINTER_COLUMNS} FROM devices d LEFT JOIN device_state s "
+            "USING (device_id) WHERE d.revoked_at IS NULL ORDER BY d.name, d.device_id")
+        return [_printer_row(row) for row in rows]
+
+    def recent_rejects(self, limit: int = 100) -> list[RejectRow]:
+        rows = self._conn().execute(
+            "SELECT received_at, topic, device_id, reason, detail, payload_size, "
+            "payload_excerpt FROM rejected_messages ORDER BY id DESC LIMIT ?", (limit,))
+        return [RejectRow(**dict(row)) for row in rows]
+
+    def reject_counts(self) -> dict[str, int]:
+        rows = self._conn().execute(
+            "SELECT reason, COUNT(*) FROM rejected_messages GROUP BY reason ORDER BY reason")
+        return {row[0]: row[1] for row in rows}
+
+    def table_rows(self, table: str, device_id: str) -> list[dict[str, Any]]:
+        if table not in TIME_SERIES_TABLES:
+            raise ValueError(f"{table!r} is not a time-series table")
+        rows = self._conn().execute(
+            f"SELECT * FROM {table} WHERE device_id = ? ORDER BY seq", (device_id,))
+        return [dict(row) for row in rows]
+
+    # Presence watchdog
+    def mark_silent_devices_offline(self, now: float, silence_factor: float,
+                                    default_interval_s: float) -> list[str]:
+        with self._transaction() as tx:
+            silent = [row[0] for row in tx.execute(
+                "SELECT device_id FROM device_state WHERE presence = 'online' AND "
+                "last_seen_at < ? - ? * COALESCE(heartbeat_interval_s, ?)",
+                (now, silence_factor, default_interval_s))]
+            for device_id in silent:
+                tx.execute("UPDATE device_state SET presence = 'offline', presence_source = "
+                           "'watchdog', presence_changed_at = ? WHERE device_id = ?",
+                           (now, device_id))
+                tx.execute("INSERT INTO presence_events (device_id, seq, ts, received_at, "
+                           "status, source) VALUES (?, NULL, ?, ?, 'offline', 'watchdog')",
+                           (device_id, now, now))
+        return silent
+
+
+def _printer_row(row: sqlite3.Row) -> PrinterRow:
+    values = dict(row)
+    values["heaters"] = json.loads(values.pop("heaters_json") or "{}")
+    return PrinterRow(**values)
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration on semicolons that end a line (no procedural SQL in SQLite)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";\n") if part.strip().strip(";")]
