@@ -27,9 +27,7 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
     """Return the Mosquitto $7$ hash of a password."""
     salt = salt if salt is not None else os.urandom(_SALT_BYTES)
     digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _ITERATIONS, 64)
-    return "$7${}${}${}".format(
-        _ITERATIONS, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
-    )
+    return f"$7${_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def verify_password(password: str, hashed: str) -> bool:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
+
 from printfleet_protocol.settings import load_settings
 
 ENV_PREFIX = "PRINTFLEET"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+
 from printfleet_protocol import Family
 
 from .interface import Accepted

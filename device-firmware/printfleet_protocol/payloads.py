@@ -3,7 +3,8 @@
 Every device-originated payload carries ``v`` (schema version), ``ts`` (the
 device's UTC clock, seconds since the epoch) and ``seq`` (a per-device
 sequence number that survives restarts). Server-originated payloads carry
-``v``, ``ts`` and a ``transaction`` id instead of ``seq``.
+``v`` and ``ts`` but no ``seq``; a command adds a ``transaction`` id. ``v`` is
+required on the wire: a payload without a version is refused, never guessed.
 
 msgspec decodes and validates in one pass, several times faster than
 pydantic on these payloads (see docs/protocol.md), which matters on the
@@ -22,6 +23,10 @@ from .topics import Family
 SCHEMA_VERSION = 1
 SUPPORTED_VERSIONS = frozenset({1})
 MAX_PAYLOAD_BYTES = 256 * 1024
+# base64 inflates by 4/3: 188 KiB of image is 250.7 KiB of JSON, which leaves
+# room for the rest of a camera payload (even with every text field at its
+# limit) under MAX_PAYLOAD_BYTES.
+MAX_IMAGE_BYTES = 188 * 1024
 
 Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
@@ -88,7 +93,7 @@ class CommandKind(enum.StrEnum):
 
 
 class _DevicePayload(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    v: int = SCHEMA_VERSION
+    v: int
     ts: float
     seq: Seq
 
@@ -175,7 +180,7 @@ class Facts(_DevicePayload):
 
 class CameraSnapshot(_DevicePayload):
     reason: Text  # "live", or the job event that triggered it
-    image: Annotated[bytes, msgspec.Meta(max_length=192 * 1024)]  # base64 in JSON
+    image: Annotated[bytes, msgspec.Meta(max_length=MAX_IMAGE_BYTES)]  # base64 in JSON
     content_type: Text = "image/jpeg"
     job_id: Text | None = None
 
@@ -190,7 +195,7 @@ class CommandAck(_DevicePayload):
 class Command(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Server to device; the device answers with CommandAck echoing transaction."""
 
-    v: int = SCHEMA_VERSION
+    v: int
     ts: float
     transaction: Text
     kind: CommandKind
@@ -201,7 +206,7 @@ class Command(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class StoredAck(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Server to device: every seq up to stored_seq is committed to storage."""
 
-    v: int = SCHEMA_VERSION
+    v: int
     ts: float
     stored_seq: Seq
 
@@ -228,12 +233,8 @@ class PayloadError(ValueError):
         self.reason = reason
 
 
-class _VersionPeek(msgspec.Struct):
-    v: Any = None
-
-
 _decoders = {family: msgspec.json.Decoder(kind) for family, kind in PAYLOAD_TYPES.items()}
-_peek_decoder = msgspec.json.Decoder(_VersionPeek)
+_peek_decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
 
 
@@ -253,11 +254,15 @@ def decode(family: Family, payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -
 def _classify(payload: bytes, error: msgspec.DecodeError) -> PayloadError:
     """Tell a malformed document from a valid one of another version or shape."""
     try:
-        peek = _peek_decoder.decode(payload)
-    except msgspec.DecodeError:
-        return PayloadError("malformed", str(error))
-    if peek.v not in SUPPORTED_VERSIONS:
-        return PayloadError("unsupported_version", f"schema version {peek.v!r} is not supported")
+        document = _peek_decoder.decode(payload)
+    except msgspec.DecodeError as syntax_error:
+        return PayloadError("malformed", str(syntax_error))
+    if not isinstance(document, dict) or "v" not in document:
+        return PayloadError("invalid", str(error))
+    version = document["v"]
+    # Compare by type first: v may be any JSON value, including unhashable ones.
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
+        return PayloadError("unsupported_version", f"schema version {version!r} is not supported")
     return PayloadError("invalid", str(error))
 
 

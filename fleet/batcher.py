@@ -1,0 +1,110 @@
+"""Collect messages into batches, flushed by size or time, acknowledged after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from storage import Accepted, BatchResult, Rejected
+
+logger = logging.getLogger(__name__)
+
+WriteBatch = Callable[[Sequence[Accepted], Sequence[Rejected]], Awaitable[BatchResult]]
+
+RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass
+class _Pending:
+    accepted: list[Accepted] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.accepted) + len(self.rejected)
+
+
+class Batcher:
+    """Hands each caller a future that resolves once its message is committed.
+
+    Memory stays bounded because the broker never has more than the worker's
+    MQTT receive-maximum messages in flight to it: until a batch commits,
+    its messages are unacknowledged and the broker holds back the rest.
+    """
+
+    def __init__(self, write: WriteBatch, max_rows: int, max_delay_s: float,
+                 on_result: Callable[[BatchResult, int, float], None] | None = None) -> None:
+        self._write = write
+        self._max_rows = max_rows
+        self._max_delay_s = max_delay_s
+        self._on_result = on_result
+        self._pending = _Pending()
+        self._first_item = asyncio.Event()
+        self._full = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="batcher")
+
+    async def stop(self) -> None:
+        """Flush what is pending, then stop."""
+        self._stopping = True
+        self._first_item.set()
+        self._full.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    def submit(self, item: Accepted | Rejected) -> asyncio.Future[None]:
+        """Queue a message; the future resolves once it (or its reject record) is committed."""
+        if isinstance(item, Accepted):
+            self._pending.accepted.append(item)
+        else:
+            self._pending.rejected.append(item)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.waiters.append(waiter)
+        self._first_item.set()
+        if len(self._pending) >= self._max_rows:
+            self._full.set()
+        return waiter
+
+    async def _run(self) -> None:
+        while True:
+            await self._first_item.wait()
+            if not self._stopping:
+                try:
+                    await asyncio.wait_for(self._full.wait(), self._max_delay_s)
+                except TimeoutError:
+                    pass
+            batch, self._pending = self._pending, _Pending()
+            self._first_item.clear()
+            self._full.clear()
+            if len(batch):
+                await self._commit(batch)
+            if self._stopping and not len(self._pending):
+                return
+
+    async def _commit(self, batch: _Pending) -> None:
+        attempt = 0
+        started = time.perf_counter()
+        while True:
+            try:
+                result = await self._write(batch.accepted, batch.rejected)
+                break
+            except Exception:
+                # Never drop a batch: nothing in it is acknowledged to the
+                # broker, so retrying (or crashing) loses nothing.
+                delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
+                logger.exception("writing a batch of %d failed; retrying in %.1fs",
+                                 len(batch), delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+        if self._on_result is not None:
+            self._on_result(result, len(batch), time.perf_counter() - started)
+        for waiter in batch.waiters:
+            if not waiter.done():
+                waiter.set_result(None)

@@ -1,0 +1,63 @@
+"""Counters a fleet worker keeps about itself, published for `printfleet status`."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from storage import BatchResult
+
+
+@dataclass
+class WorkerMetrics:
+    worker_id: str
+    started_at: float = field(default_factory=time.time)
+    connected: bool = False
+    messages_received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    batches: int = 0
+    last_batch_size: int = 0
+    last_batch_s: float = 0.0
+    last_commit_at: float | None = None
+    rejects_by_reason: Counter[str] = field(default_factory=Counter)
+
+    def record_batch(self, result: BatchResult, size: int, seconds: float) -> None:
+        self.stored += result.stored
+        self.duplicates += result.duplicates
+        self.batches += 1
+        self.last_batch_size = size
+        self.last_batch_s = seconds
+        self.last_commit_at = time.time()
+
+    def snapshot(self) -> dict:
+        values = asdict(self)
+        values["rejects_by_reason"] = dict(self.rejects_by_reason)
+        values["pid"] = os.getpid()
+        values["written_at"] = time.time()
+        return values
+
+
+def write_snapshot(metrics: WorkerMetrics, directory: Path) -> Path:
+    """Atomically write the worker's counters where `printfleet status` reads them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"worker-{metrics.worker_id}.json"
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(metrics.snapshot()), encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def read_snapshots(directory: Path) -> list[dict]:
+    """Read every worker's last written counters."""
+    snapshots = []
+    for path in sorted(directory.glob("worker-*.json")):
+        try:
+            snapshots.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return snapshots

@@ -1,0 +1,159 @@
+"""The fleet ingest worker: a gmqtt (MQTT 5) shared subscriber writing in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+
+from gmqtt import Client, Subscription
+from gmqtt.mqtt.constants import MQTTv50
+
+from printfleet.settings import Settings
+from printfleet_protocol.topics import fleet_subscription
+from storage import IngestStore, Rejected
+
+from .batcher import Batcher
+from .edge import classify
+from .metrics import WorkerMetrics, write_snapshot
+
+logger = logging.getLogger(__name__)
+
+PUBACK_SUCCESS = 0
+METRICS_INTERVAL_S = 2.0
+
+
+class BrokerRefused(RuntimeError):
+    """The broker refused the worker's connection (bad credentials or config)."""
+
+
+class FleetWorker:
+    """Consumes device topics and stores them; several can share one subscription."""
+
+    def __init__(self, settings: Settings, store: IngestStore, fleet_password: str,
+                 worker_id: str | None = None) -> None:
+        self._settings = settings
+        self._store = store
+        self._password = fleet_password
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.metrics = WorkerMetrics(self.worker_id)
+        self._batcher: Batcher | None = None
+        self._client: Client | None = None
+        self._metrics_task: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    @property
+    def run_dir(self) -> Path:
+        return self._settings.data_path / "run"
+
+    async def start(self) -> None:
+        """Open the store, connect to the broker and subscribe."""
+        fleet = self._settings.fleet
+        await self._store.start()
+        self._batcher = Batcher(self._store.write_batch, fleet.batch_max_rows,
+                                fleet.batch_max_delay_s, self.metrics.record_batch)
+        await self._batcher.start()
+        self._client = self._build_client()
+        broker = self._settings.broker
+        try:
+            await self._client.connect(broker.host, broker.port, keepalive=30, version=MQTTv50)
+        except Exception as error:
+            await self._batcher.stop()
+            await self._store.stop()
+            raise BrokerRefused(f"cannot connect to MQTT broker at {broker.host}:{broker.port} "
+                                f"as {broker.fleet_username!r}: {error}") from error
+        await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+        self._metrics_task = asyncio.create_task(self._publish_metrics(), name="metrics")
+        logger.info("fleet worker %s consuming %s", self.worker_id, self._subscription_topic)
+
+    async def stop(self) -> None:
+        """Disconnect, then commit what was received (unacknowledged messages are redelivered)."""
+        if self._metrics_task is not None:
+            self._metrics_task.cancel()
+        if self._client is not None:
+            await self._client.disconnect()
+        if self._batcher is not None:
+            await self._batcher.stop()
+        await self._store.stop()
+        self.metrics.connected = False
+        write_snapshot(self.metrics, self.run_dir)
+
+    async def handle_message(self, topic: str, payload: bytes) -> int:
+        """Validate, queue and wait for the commit; return the PUBACK reason code."""
+        assert self._batcher is not None
+        self.metrics.messages_received += 1
+        item = classify(self._settings.broker.topic_prefix, topic, payload, time.time(),
+                        self._settings.fleet.max_payload_bytes)
+        if item is None:
+            return PUBACK_SUCCESS
+        if isinstance(item, Rejected):
+            self.metrics.rejects_by_reason[item.reason] += 1
+            logger.warning("rejected message on %s: %s (payload %r)", item.topic, item.detail,
+                           item.payload_excerpt[:80])
+        await self._batcher.submit(item)
+        return PUBACK_SUCCESS
+
+    @property
+    def _subscription_topic(self) -> str:
+        return fleet_subscription(self._settings.broker.topic_prefix,
+                                  self._settings.fleet.share_group)
+
+    def _build_client(self) -> Client:
+        fleet = self._settings.fleet
+        client = Client(
+            f"fleet-{self.worker_id}",
+            clean_session=False,
+            optimistic_acknowledgement=False,
+            session_expiry_interval=fleet.session_expiry_s,
+            receive_maximum=fleet.receive_maximum,
+        )
+        client.set_auth_credentials(self._settings.broker.fleet_username, self._password)
+        client.on_connect = self._on_connect
+        client.on_message = self._on_message
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        return client
+
+    def _on_connect(self, client: Client, flags: int, rc: int, properties: dict) -> None:
+        # Subscribe on every connect, so a reconnect is never left deaf.
+        self.metrics.connected = True
+        client.subscribe(Subscription(self._subscription_topic, qos=1))
+
+    def _on_subscribe(self, client: Client, mid: int, qos: tuple, properties: dict) -> None:
+        if any(code >= 0x80 for code in qos):
+            logger.error("broker refused subscription %s: %s", self._subscription_topic, qos)
+            return
+        self._subscribed.set()
+
+    def _on_disconnect(self, client: Client, packet: bytes, exc: Exception | None = None) -> None:
+        self.metrics.connected = False
+        logger.warning("fleet worker disconnected from broker; reconnecting")
+
+    async def _on_message(self, client: Client, topic: str, payload: bytes, qos: int,
+                          properties: dict) -> int:
+        try:
+            return await self.handle_message(topic, payload)
+        except Exception:
+            # A bug must not kill the loop; the message stays unacknowledged
+            # and is redelivered on the next session.
+            logger.exception("unexpected error handling a message on %s", topic)
+            raise
+
+    async def _publish_metrics(self) -> None:
+        while True:
+            write_snapshot(self.metrics, self.run_dir)
+            await asyncio.sleep(METRICS_INTERVAL_S)
+
+
+async def run_worker(settings: Settings, store: IngestStore, fleet_password: str,
+                     stop_event: asyncio.Event) -> None:
+    """Run one worker until stop_event is set."""
+    worker = FleetWorker(settings, store, fleet_password)
+    await worker.start()
+    try:
+        await stop_event.wait()
+    finally:
+        await worker.stop()
