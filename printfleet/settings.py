@@ -22,7 +22,8 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class BrokerSettings(_Section):
     host: str = "127.0.0.1"
-    port: Port = 1883
+    # 1884, not 1883: a system Mosquitto often holds 1883 already.
+    port: Port = 1884
     # Address Mosquitto binds to when Printfleet runs it (printfleet up).
     bind_address: str = "127.0.0.1"
     topic_prefix: str = "printfleet"

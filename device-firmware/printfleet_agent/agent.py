@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from printfleet_protocol.payloads import (
+    SCHEMA_VERSION,
     Facts,
     Firmware,
     Heartbeat,
@@ -71,7 +72,7 @@ class Agent:
         self.link.publish(self._telemetry(now, snapshot))
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self._heartbeat_interval_s
-            self.link.publish(Heartbeat(ts=now, seq=self._sequence.next(),
+            self.link.publish(Heartbeat(v=SCHEMA_VERSION, ts=now, seq=self._sequence.next(),
                                         interval_s=self._heartbeat_interval_s,
                                         uptime_s=round(now - self._started_at, 1)))
 
@@ -88,7 +89,7 @@ class Agent:
     def facts(self) -> Facts:
         with self._lock:
             printer = self.backend.facts()
-        return Facts(
+        return Facts(v=SCHEMA_VERSION,
             ts=self._clock(), seq=self._sequence.next(), hostname=system_facts.hostname(),
             agent_version=__version__, local_ip=system_facts.local_ip(),
             wifi_ssid=system_facts.wifi_ssid(), pi_model=system_facts.pi_model(),
@@ -108,7 +109,7 @@ class Agent:
         self.link.publish(ack)  # type: ignore[arg-type]
 
     def _telemetry(self, now: float, snapshot: PrinterSnapshot) -> Telemetry:
-        return Telemetry(
+        return Telemetry(v=SCHEMA_VERSION,
             ts=now, seq=self._sequence.next(), state=snapshot.state,
             heaters={name: Heater(h.actual, h.target) for name, h in snapshot.heaters.items()},
             fans_pct=dict(snapshot.fans_pct), z_mm=snapshot.z_mm,
@@ -116,7 +117,7 @@ class Agent:
             job_id=snapshot.job_id)
 
     def _job_event(self, event: JobEventRecord) -> JobEvent:
-        return JobEvent(
+        return JobEvent(v=SCHEMA_VERSION,
             ts=event.ts, seq=self._sequence.next(), job_id=event.job_id, event=event.event,
             file_name=event.file_name, origin=event.origin, progress_pct=event.progress_pct,
             time_left_s=event.time_left_s, reason=event.reason,

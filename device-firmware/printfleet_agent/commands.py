@@ -8,7 +8,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from printfleet_protocol import Family, PayloadError, decode
-from printfleet_protocol.payloads import AckStatus, Command, CommandAck, CommandKind, JobOrigin
+from printfleet_protocol.payloads import (
+    SCHEMA_VERSION,
+    AckStatus,
+    Command,
+    CommandAck,
+    CommandKind,
+    JobOrigin,
+)
 
 from .printers import PrinterBackend, PrinterError
 
@@ -79,7 +86,7 @@ class CommandHandler:
 
     def _ack(self, command: Command, status: AckStatus, data: dict | None = None,
              error: str | None = None) -> None:
-        self._publish(CommandAck(ts=self._clock(), seq=self._next_seq(),
+        self._publish(CommandAck(v=SCHEMA_VERSION, ts=self._clock(), seq=self._next_seq(),
                                  transaction=command.transaction, status=status, data=data,
                                  error=error))
 

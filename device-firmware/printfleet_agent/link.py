@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from printfleet_protocol import Family, device_topic, encode, family_of
-from printfleet_protocol.payloads import Presence, PresenceStatus
+from printfleet_protocol.payloads import SCHEMA_VERSION, Presence, PresenceStatus
 from printfleet_protocol.topics import device_subscriptions
 
 from .sequence import SequenceCounter
@@ -87,7 +87,7 @@ class MqttLink:
                                     retain=family.retained)
 
     def _presence(self, status: PresenceStatus) -> Presence:
-        return Presence(ts=time.time(), seq=self.next_seq(), status=status)
+        return Presence(v=SCHEMA_VERSION, ts=time.time(), seq=self.next_seq(), status=status)
 
     def _set_will(self) -> None:
         # A fresh seq per connection, so every last will is a distinct event.

@@ -1,0 +1,145 @@
+"""The `printfleet` command: run, inspect and administer a Printfleet server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from printfleet_protocol.settings import SettingsError, check_config_report
+
+from . import commands
+from .context import Context
+from .settings import Settings, load
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Context, argparse.Namespace], int]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the printfleet command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _export_flag_overrides(args)
+    try:
+        settings = load(args.config)
+    except SettingsError as error:
+        print(check_config_report(error.errors), file=sys.stderr)
+        return 2
+    if args.check_config:
+        print(_config_summary(settings))
+        return 0
+    try:
+        return args.handler(Context(settings), args)
+    except commands.CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _export_flag_overrides(args: argparse.Namespace) -> None:
+    """Turn flags into PRINTFLEET_* variables so child processes see them too."""
+    flags = {"data_dir": "PRINTFLEET_DATA_DIR", "broker_port": "PRINTFLEET_BROKER__PORT",
+             "web_port": "PRINTFLEET_WEB__PORT"}
+    for attribute, variable in flags.items():
+        value = getattr(args, attribute, None)
+        if value is not None:
+            os.environ[variable] = str(value)
+
+
+def _config_summary(settings: Settings) -> str:
+    return (f"configuration OK: data in {settings.data_path}, {settings.storage.backend} store, "
+            f"broker {settings.broker.host}:{settings.broker.port}, "
+            f"web http://{settings.web.host}:{settings.web.port}/")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path,
+                        help="settings file (TOML; see docs/printfleet.sample.toml). "
+                             "PRINTFLEET_* variables override it, e.g. PRINTFLEET_WEB__PORT=8081")
+    common.add_argument("--data-dir", help="data directory (default ./data)")
+    common.add_argument("--check-config", action="store_true",
+                        help="validate the settings, print every error, and exit")
+    common.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    parser = argparse.ArgumentParser(
+        prog="printfleet",
+        description="Printfleet: a self-hostable cloud for fleets of 3D printers.",
+        epilog="Start with `printfleet up --printers 3`, then open the URL it prints.")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    up = command("up", commands.up, "run the whole stack (broker, worker, scheduler, web) "
+                                     "on SQLite in the data directory until Ctrl-C")
+    up.add_argument("--printers", type=int, default=0, metavar="N",
+                    help="also run N simulated printers (default 0)")
+    up.add_argument("--broker-port", type=int, help="MQTT port (default 1884)")
+    up.add_argument("--web-port", type=int, help="web UI port (default 8080)")
+    up.add_argument("--job-duration-s", type=float, default=180.0,
+                    help="length of each simulated print (default 180)")
+
+    command("migrate", commands.migrate, "apply pending database migrations")
+    command("worker", commands.worker, "run one fleet ingest worker (MQTT -> storage)")
+    command("scheduler", commands.scheduler,
+            "run the scheduler process (presence watchdog; exactly one per installation)")
+    web = command("web", commands.web, "run the web UI server")
+    web.add_argument("--web-port", type=int, help="web UI port (default 8080)")
+
+    sim = command("simulate", commands.simulate,
+                  "provision N devices and run simulated printers against a running stack")
+    sim.add_argument("--printers", type=int, default=3, metavar="N", help="how many (default 3)")
+    sim.add_argument("--owner", help="email of the owning user (default the admin user)")
+    sim.add_argument("--job-duration-s", type=float, default=180.0,
+                     help="length of each simulated print (default 180)")
+    sim.add_argument("--heartbeat-interval-s", type=float, default=10.0,
+                     help="heartbeat interval of each agent (default 10)")
+
+    status = command("status", commands.status, "show the fleet at a glance")
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    user = command("user-add", commands.user_add, "create a user account")
+    user.add_argument("email")
+    user.add_argument("--password-file", type=Path,
+                      help="read the password from this file instead of prompting")
+    user.add_argument("--first-name", default="")
+    user.add_argument("--last-name", default="")
+    return parser
+
+
+def install_stop_signals() -> threading.Event:
+    """Return an event set by SIGINT or SIGTERM."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def async_stop_event(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
+    """Return an asyncio event set by SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def prompt_password() -> str:
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Again: "):
+        raise commands.CommandError("the passwords do not match")
+    return first

@@ -1,0 +1,168 @@
+"""What each `printfleet` subcommand does; cli.py only parses arguments."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import threading
+
+from fleet.worker import BrokerRefused, run_worker
+from storage import open_ingest_store
+
+from . import scheduler as scheduler_module
+from . import simulate as simulate_module
+from . import stack
+from . import status as status_module
+from .context import Context
+
+logger = logging.getLogger(__name__)
+
+
+class CommandError(RuntimeError):
+    """A command cannot do what was asked; the message says why."""
+
+
+def migrate(context: Context, args: argparse.Namespace) -> int:
+    store = context.open_store()
+    applied = store.migrate()
+    print(f"applied migrations: {applied}" if applied else "database is up to date")
+    return 0
+
+
+def worker(context: Context, args: argparse.Namespace) -> int:
+    from .cli import async_stop_event
+
+    async def run() -> None:
+        stop = async_stop_event(asyncio.get_running_loop())
+        await run_worker(context.settings, open_ingest_store(context.settings),
+                         context.fleet_password, stop)
+
+    try:
+        asyncio.run(run())
+    except BrokerRefused as error:
+        raise CommandError(str(error)) from None
+    return 0
+
+
+def scheduler(context: Context, args: argparse.Namespace) -> int:
+    from .cli import install_stop_signals
+
+    store = context.open_store()
+    built = scheduler_module.build_scheduler(context.settings, store)
+    stop = install_stop_signals()
+    thread = threading.Thread(target=built.start, name="scheduler", daemon=True)
+    thread.start()
+    logger.info("scheduler running jobs: %s", ", ".join(j.name for j in built.get_jobs()))
+    stop.wait()
+    built.shutdown(wait=True)
+    return 0
+
+
+def web(context: Context, args: argparse.Namespace) -> int:
+    from web import create_app
+    from web.server import make_server
+
+    from .cli import install_stop_signals
+
+    store = context.open_store()
+    server = make_server(context.settings, create_app(context.settings, store))
+    stop = install_stop_signals()
+    thread = threading.Thread(target=server.run, name="web", daemon=True)
+    thread.start()
+    stop.wait()
+    server.close()
+    return 0
+
+
+def simulate(context: Context, args: argparse.Namespace) -> int:
+    from .cli import install_stop_signals
+
+    store = context.open_store(migrate=True)
+    owner_email = args.owner or stack.ADMIN_EMAIL
+    owner = store.user_by_email(owner_email)
+    if owner is None:
+        raise CommandError(f"no user {owner_email!r}; create one with `printfleet user-add` "
+                           "or start the stack once with `printfleet up`")
+    if args.printers < 1:
+        raise CommandError("--printers must be at least 1")
+    agents = simulate_module.provision_simulated(context, store, args.printers, owner.id,
+                                                 args.job_duration_s, args.heartbeat_interval_s)
+    stop = install_stop_signals()
+    simulate_module.run(agents, stop)
+    return 0
+
+
+def status(context: Context, args: argparse.Namespace) -> int:
+    report = status_module.collect(context.settings, context.open_store(migrate=False))
+    print(status_module.render_json(report) if args.json else status_module.render_text(report))
+    return 0
+
+
+def user_add(context: Context, args: argparse.Namespace) -> int:
+    from web.passwords import hash_password
+
+    from .cli import prompt_password
+
+    store = context.open_store(migrate=True)
+    if store.user_by_email(args.email) is not None:
+        raise CommandError(f"a user {args.email!r} already exists")
+    if args.password_file:
+        password = args.password_file.read_text(encoding="utf-8").strip()
+    else:
+        password = prompt_password()
+    if len(password) < 8:
+        raise CommandError("the password must have at least 8 characters")
+    store.create_user(args.email, hash_password(password), args.first_name, args.last_name)
+    print(f"created user {args.email}")
+    return 0
+
+
+def up(context: Context, args: argparse.Namespace) -> int:
+    settings = context.settings
+    try:
+        mosquitto = stack.find_mosquitto(settings.broker.mosquitto_path)
+        stack.check_port_free(settings.broker.bind_address, settings.broker.port, "MQTT broker",
+                              "--broker-port or PRINTFLEET_BROKER__PORT")
+        stack.check_port_free(settings.web.host, settings.web.port, "web UI",
+                              "--web-port or PRINTFLEET_WEB__PORT")
+    except stack.StackError as error:
+        raise CommandError(str(error)) from None
+    store = context.open_store(migrate=True)
+    config_path = stack.prepare(context, store)
+    email, password_file = stack.ensure_admin(context, store)
+    store.stop()
+    children: list[stack.Child] = []
+    try:
+        children.append(stack.spawn("mosquitto", [mosquitto, "-c", str(config_path)]))
+        stack.wait_for_port(settings.broker.host, settings.broker.port, children[-1])
+        children.append(stack.spawn("worker", stack.printfleet_argv(args.config, "worker")))
+        children.append(stack.spawn("scheduler", stack.printfleet_argv(args.config, "scheduler")))
+        children.append(stack.spawn("web", stack.printfleet_argv(args.config, "web")))
+        stack.wait_for_port(settings.web.host, settings.web.port, children[-1])
+        if args.printers:
+            children.append(stack.spawn("simulator", stack.printfleet_argv(
+                args.config, "simulate", "--printers", str(args.printers),
+                "--job-duration-s", str(args.job_duration_s))))
+    except stack.StackError as error:
+        stack.stop_all(children)
+        raise CommandError(str(error)) from None
+    _announce(context, email, password_file, args.printers)
+    return stack.supervise(children)
+
+
+def _announce(context: Context, email: str, password_file: object, printers: int) -> None:
+    web_settings = context.settings.web
+    host = "localhost" if web_settings.host in ("127.0.0.1", "0.0.0.0") else web_settings.host
+    lines = [
+        "",
+        f"Printfleet is running: http://{host}:{web_settings.port}/",
+        f"  sign in as {email} with the password in {password_file}",
+        f"  MQTT broker on port {context.settings.broker.port}; data in "
+        f"{context.settings.data_path}",
+    ]
+    if printers:
+        lines.append(f"  {printers} simulated printers are reporting")
+    lines.append("Press Ctrl-C to stop.")
+    print("\n".join(lines), file=sys.stderr, flush=True)

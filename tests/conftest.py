@@ -1,0 +1,37 @@
+"""Shared fixtures: each test gets its own data dir, ports, topic prefix and broker."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from printfleet.context import Context
+from storage import SyncStore
+
+from .support import RunningBroker, make_settings, start_broker
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if shutil.which("mosquitto") is None and not shutil.which("/usr/sbin/mosquitto"):
+        raise pytest.UsageError("Mosquitto is required: sudo apt-get install mosquitto")
+
+
+@pytest.fixture
+def context(tmp_path) -> Context:
+    return Context(make_settings(tmp_path / "data"))
+
+
+@pytest.fixture
+def store(context: Context) -> Iterator[SyncStore]:
+    opened = context.open_store(migrate=True)
+    yield opened
+    opened.stop()
+
+
+@pytest.fixture
+def broker(context: Context) -> Iterator[RunningBroker]:
+    running = start_broker(context)
+    yield running
+    running.stop()

@@ -1,0 +1,172 @@
+"""Test support: a real Mosquitto with our broker-config, settings, MQTT test clients."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from broker_config import BrokerPaths, render_config
+from printfleet import settings as settings_module
+from printfleet.context import Context
+from printfleet.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def unique_prefix() -> str:
+    return "t" + uuid.uuid4().hex[:10]
+
+
+def make_settings(data_dir: Path, **sections: dict) -> Settings:
+    """Settings for one test: its own data dir, ports and topic prefix."""
+    base = settings_module.load(None, environ={})
+    changes = {
+        "top": {"data_dir": str(data_dir)},
+        "broker": {"port": free_port(), "topic_prefix": unique_prefix()},
+        "web": {"port": free_port()},
+        "presence": {"check_interval_s": 0.2},
+    }
+    for name, fields in sections.items():
+        changes.setdefault(name, {}).update(fields)
+    return settings_module.with_changes(base, **changes)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str,
+               interval: float = 0.05) -> object:
+    """Poll predicate until it returns something truthy; fail with `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class RunningBroker:
+    """A Mosquitto process started with Printfleet's rendered configuration."""
+
+    context: Context
+    process: subprocess.Popen[bytes]
+
+    @property
+    def port(self) -> int:
+        return self.context.settings.broker.port
+
+    @property
+    def prefix(self) -> str:
+        return self.context.settings.broker.topic_prefix
+
+    @property
+    def paths(self) -> BrokerPaths:
+        return self.context.broker_paths
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def log(self) -> str:
+        return self.paths.log_file.read_text() if self.paths.log_file.exists() else ""
+
+    def wait_for_log(self, text: str, after: int = 0, timeout: float = 5) -> None:
+        wait_until(lambda: text in self.log()[after:], timeout, f"broker log line {text!r}")
+
+
+def start_broker(context: Context) -> RunningBroker:
+    """Render broker-config for the context's data dir and start Mosquitto on its port."""
+    settings = context.settings
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    store = context.open_store(migrate=True)
+    config = render_config(
+        context.broker_paths, port=settings.broker.port, bind_address="127.0.0.1",
+        topic_prefix=settings.broker.topic_prefix, fleet_username=settings.broker.fleet_username,
+        max_packet_size=settings.fleet.max_payload_bytes + 1024)
+    context.provisioner(store).sync_broker()
+    process = subprocess.Popen([mosquitto, "-c", str(config)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    broker = RunningBroker(context, process)
+
+    def listening() -> bool:
+        assert process.poll() is None, f"mosquitto exited:\n{broker.log()}"
+        try:
+            with socket.create_connection(("127.0.0.1", settings.broker.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    wait_until(listening, 10, "mosquitto to listen")
+    return broker
+
+
+@dataclass
+class MqttTestClient:
+    """A paho client that records what it receives and how its requests ended."""
+
+    client: mqtt.Client
+    messages: list[mqtt.MQTTMessage] = field(default_factory=list)
+    connect_result: list[mqtt.ReasonCode] = field(default_factory=list)
+    suback: dict[int, list[mqtt.ReasonCode]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def topics(self) -> list[str]:
+        with self.lock:
+            return [m.topic for m in self.messages]
+
+    def subscribe(self, topic: str, timeout: float = 5) -> list[mqtt.ReasonCode]:
+        result, mid = self.client.subscribe(topic, qos=1)
+        assert result == mqtt.MQTT_ERR_SUCCESS
+        return wait_until(lambda: self.suback.get(mid), timeout, f"SUBACK for {topic}")
+
+    def publish(self, topic: str, payload: bytes | msgspec.Struct, retain: bool = False) -> None:
+        if isinstance(payload, msgspec.Struct):
+            payload = msgspec.json.encode(payload)
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def connect_client(port: int, username: str | None, password: str | None,
+                   client_id: str | None = None, wait: bool = True) -> MqttTestClient:
+    """Connect a recording MQTT 5 client; with wait, block until CONNACK arrives."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or uuid.uuid4().hex,
+                         protocol=mqtt.MQTTv5)
+    recorder = MqttTestClient(client)
+    if username is not None:
+        client.username_pw_set(username, password)
+
+    def on_connect(c, userdata, flags, reason_code, properties):
+        recorder.connect_result.append(reason_code)
+
+    def on_message(c, userdata, message):
+        with recorder.lock:
+            recorder.messages.append(message)
+
+    def on_subscribe(c, userdata, mid, reason_codes, properties):
+        recorder.suback[mid] = list(reason_codes)
+
+    client.on_connect, client.on_message, client.on_subscribe = on_connect, on_message, on_subscribe
+    client.connect("127.0.0.1", port, keepalive=10)
+    client.loop_start()
+    if wait:
+        wait_until(lambda: recorder.connect_result, 5, "CONNACK")
+    return recorder
