@@ -35,7 +35,8 @@ def build_backend(settings: AgentSettings) -> PrinterBackend:
     sim = settings.printer.simulated
     return SimulatedPrinter(SimulatedPrinterSettings(
         job_duration_s=sim.job_duration_s, fail_probability=sim.fail_probability,
-        auto_start_after_s=sim.auto_start_after_s, seed=sim.seed))
+        auto_start_after_s=sim.auto_start_after_s,
+        heater_time_constant_s=sim.heater_time_constant_s, seed=sim.seed))
 
 
 def build_agent(settings: AgentSettings, password: str,

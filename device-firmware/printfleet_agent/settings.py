@@ -31,6 +31,7 @@ class SimulatedPrinterConfig(_Section):
     job_duration_s: Positive = 180.0
     fail_probability: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.1
     auto_start_after_s: Annotated[float, msgspec.Meta(ge=0)] = 20.0
+    heater_time_constant_s: Positive = 12.0
     seed: int | None = None
 
 

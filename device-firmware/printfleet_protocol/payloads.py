@@ -233,6 +233,10 @@ class PayloadError(ValueError):
         self.reason = reason
 
 
+# msgspec raises these outside DecodeError: invalid UTF-8 inside a string
+# (msgspec issue #714) and nesting deeper than its recursion limit.
+_UNPARSABLE = (UnicodeDecodeError, RecursionError)
+
 _decoders = {family: msgspec.json.Decoder(kind) for family, kind in PAYLOAD_TYPES.items()}
 _peek_decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
@@ -246,6 +250,8 @@ def decode(family: Family, payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -
         message = _decoders[family].decode(payload)
     except msgspec.DecodeError as error:
         raise _classify(payload, error) from None
+    except _UNPARSABLE as error:
+        raise _unparsable(error) from None
     if message.v not in SUPPORTED_VERSIONS:
         raise PayloadError("unsupported_version", f"schema version {message.v!r} is not supported")
     return message
@@ -257,6 +263,8 @@ def _classify(payload: bytes, error: msgspec.DecodeError) -> PayloadError:
         document = _peek_decoder.decode(payload)
     except msgspec.DecodeError as syntax_error:
         return PayloadError("malformed", str(syntax_error))
+    except _UNPARSABLE as syntax_error:
+        return _unparsable(syntax_error)
     if not isinstance(document, dict) or "v" not in document:
         return PayloadError("invalid", str(error))
     version = document["v"]
@@ -264,6 +272,10 @@ def _classify(payload: bytes, error: msgspec.DecodeError) -> PayloadError:
     if type(version) is not int or version not in SUPPORTED_VERSIONS:
         return PayloadError("unsupported_version", f"schema version {version!r} is not supported")
     return PayloadError("invalid", str(error))
+
+
+def _unparsable(error: Exception) -> PayloadError:
+    return PayloadError("malformed", f"{type(error).__name__}: {error}")
 
 
 def encode(message: msgspec.Struct) -> bytes:

@@ -15,8 +15,10 @@ from printfleet_protocol.payloads import BedMesh, JobEventKind, JobOrigin, Print
 from .base import HeaterReading, JobEventRecord, PrinterError, PrinterFacts, PrinterSnapshot
 
 AMBIENT_C = 22.0
-# First-order approach to the target: about 95 % of the way in 3 time constants.
-HEATER_TIME_CONSTANT_S = {"tool0": 12.0, "bed": 30.0}
+# First-order approach to the target: about 95 % of the way in 3 time
+# constants. The bed, a large slab, is slower than the hot end.
+BED_SLOWNESS = 2.5
+HEATERS = ("tool0", "bed")
 PRINT_TARGETS_C = {"tool0": 215.0, "bed": 60.0}
 AT_TEMPERATURE_MARGIN_C = 3.0
 FILAMENT_MM_PER_S = 0.9
@@ -29,6 +31,8 @@ class SimulatedPrinterSettings:
     fail_probability: float = 0.1
     # Start a new job this long after the last one ended; 0 never starts one.
     auto_start_after_s: float = 20.0
+    # The hot end's heating time constant; the bed's is 2.5 times longer.
+    heater_time_constant_s: float = 12.0
     seed: int | None = None
 
 
@@ -51,8 +55,10 @@ class SimulatedPrinter:
         self._random = random.Random(self.settings.seed)
         self._connected = False
         self._now: float | None = None
-        self._temps = {name: AMBIENT_C for name in HEATER_TIME_CONSTANT_S}
-        self._targets: dict[str, float] = {name: 0.0 for name in HEATER_TIME_CONSTANT_S}
+        self._temps = {name: AMBIENT_C for name in HEATERS}
+        self._targets: dict[str, float] = {name: 0.0 for name in HEATERS}
+        tool_constant = self.settings.heater_time_constant_s
+        self._time_constants = {"tool0": tool_constant, "bed": tool_constant * BED_SLOWNESS}
         self._job: _Job | None = None
         self._events: list[JobEventRecord] = []
         self._idle_since: float | None = None
@@ -126,7 +132,7 @@ class SimulatedPrinter:
         return self._job
 
     def _heat(self, elapsed: float) -> None:
-        for name, constant in HEATER_TIME_CONSTANT_S.items():
+        for name, constant in self._time_constants.items():
             goal = self._targets[name] or AMBIENT_C
             self._temps[name] = goal + (self._temps[name] - goal) * math.exp(-elapsed / constant)
 
