@@ -5,26 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 
 from storage import Accepted, BatchResult, Rejected
 
 logger = logging.getLogger(__name__)
 
 WriteBatch = Callable[[Sequence[Accepted], Sequence[Rejected]], Awaitable[BatchResult]]
+OnResult = Callable[[BatchResult, int, float], None]
 
 RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 
-
-@dataclass
-class _Pending:
-    accepted: list[Accepted] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    waiters: list[asyncio.Future[None]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.accepted) + len(self.rejected)
+_Entry = tuple[Accepted | Rejected, asyncio.Future[None]]
 
 
 class Batcher:
@@ -36,13 +29,13 @@ class Batcher:
     """
 
     def __init__(self, write: WriteBatch, max_rows: int, max_delay_s: float,
-                 on_result: Callable[[BatchResult, int, float], None] | None = None) -> None:
+                 on_result: OnResult | None = None) -> None:
         self._write = write
         self._max_rows = max_rows
         self._max_delay_s = max_delay_s
         self._on_result = on_result
-        self._pending = _Pending()
-        self._first_item = asyncio.Event()
+        self._pending: deque[_Entry] = deque()
+        self._has_items = asyncio.Event()
         self._full = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -53,7 +46,7 @@ class Batcher:
     async def stop(self) -> None:
         """Flush what is pending, then stop."""
         self._stopping = True
-        self._first_item.set()
+        self._has_items.set()
         self._full.set()
         if self._task is not None:
             await self._task
@@ -61,39 +54,45 @@ class Batcher:
 
     def submit(self, item: Accepted | Rejected) -> asyncio.Future[None]:
         """Queue a message; the future resolves once it (or its reject record) is committed."""
-        if isinstance(item, Accepted):
-            self._pending.accepted.append(item)
-        else:
-            self._pending.rejected.append(item)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.waiters.append(waiter)
-        self._first_item.set()
+        self._pending.append((item, waiter))
+        self._has_items.set()
         if len(self._pending) >= self._max_rows:
             self._full.set()
         return waiter
 
     async def _run(self) -> None:
         while True:
-            await self._first_item.wait()
-            if not self._stopping:
+            await self._has_items.wait()
+            if not self._stopping and len(self._pending) < self._max_rows:
                 try:
                     await asyncio.wait_for(self._full.wait(), self._max_delay_s)
                 except TimeoutError:
                     pass
-            batch, self._pending = self._pending, _Pending()
-            self._first_item.clear()
-            self._full.clear()
-            if len(batch):
+            batch = self._take_batch()
+            if batch:
                 await self._commit(batch)
-            if self._stopping and not len(self._pending):
+            if self._stopping and not self._pending:
                 return
 
-    async def _commit(self, batch: _Pending) -> None:
+    def _take_batch(self) -> list[_Entry]:
+        """Take at most max_rows pending messages, oldest first."""
+        count = min(self._max_rows, len(self._pending))
+        batch = [self._pending.popleft() for _ in range(count)]
+        if len(self._pending) < self._max_rows:
+            self._full.clear()
+        if not self._pending:
+            self._has_items.clear()
+        return batch
+
+    async def _commit(self, batch: list[_Entry]) -> None:
+        accepted = [item for item, _ in batch if isinstance(item, Accepted)]
+        rejected = [item for item, _ in batch if isinstance(item, Rejected)]
         attempt = 0
         started = time.perf_counter()
         while True:
             try:
-                result = await self._write(batch.accepted, batch.rejected)
+                result = await self._write(accepted, rejected)
                 break
             except Exception:
                 # Never drop a batch: nothing in it is acknowledged to the
@@ -105,6 +104,6 @@ class Batcher:
                 await asyncio.sleep(delay)
         if self._on_result is not None:
             self._on_result(result, len(batch), time.perf_counter() - started)
-        for waiter in batch.waiters:
+        for _, waiter in batch:
             if not waiter.done():
                 waiter.set_result(None)

@@ -82,12 +82,15 @@ def _convert(kind: type[T], raw: dict[str, Any]) -> T:
         if key not in fields:
             errors.append(SettingError(key, raw[key], "unknown setting"))
     for name, field in fields.items():
-        if name not in raw or not _is_struct(field.type):
+        if name not in raw:
             continue
         try:
             msgspec.convert(raw[name], field.type, strict=False)
         except msgspec.ValidationError as error:
-            errors.append(_describe(name, raw[name], error))
+            if _is_struct(field.type):
+                errors.append(_describe(name, raw[name], error))
+            else:
+                errors.append(SettingError(name, raw[name], _PATH_IN_MESSAGE.sub("", str(error))))
     if not errors:
         try:
             return msgspec.convert(raw, kind, strict=False)

@@ -1,0 +1,165 @@
+"""The storage contract: every backend must pass these same tests.
+
+A backend joins by adding a parameter to the `backend` fixture that yields
+a started (sync store, ingest store) pair on a fresh, empty database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from printfleet_protocol import Family
+from printfleet_protocol.payloads import (
+    SCHEMA_VERSION,
+    Heartbeat,
+    Heater,
+    JobEvent,
+    Presence,
+    Telemetry,
+)
+from storage import Accepted, IngestStore, Rejected, SyncStore
+from storage.sqlite import SqliteIngestStore, SqliteSyncStore
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@dataclass
+class Stores:
+    sync: SyncStore
+    ingest: IngestStore
+
+
+@pytest.fixture(params=["sqlite"])
+async def stores(request, tmp_path) -> AsyncIterator[Stores]:
+    path = tmp_path / "contract.sqlite3"
+    sync, ingest = SqliteSyncStore(path), SqliteIngestStore(path)
+    sync.start()
+    sync.migrate()
+    await ingest.start()
+    yield Stores(sync, ingest)
+    await ingest.stop()
+    sync.stop()
+
+
+def accepted(device_id: str, family: Family, message, received_at: float | None = None):
+    return Accepted(device_id, family, message, received_at or time.time())
+
+
+def telemetry(seq: int, ts: float, bed: float = 60.0, progress: float | None = None):
+    return Telemetry(v=SCHEMA_VERSION, ts=ts, seq=seq, state="printing",
+                     heaters={"bed": Heater(bed, 60.0)}, progress_pct=progress)
+
+
+def presence(seq: int, status: str):
+    return Presence(v=SCHEMA_VERSION, ts=time.time(), seq=seq, status=status)
+
+
+def test_migrations_apply_once(stores):
+    assert stores.sync.migrate() == []
+
+
+async def test_batches_store_each_device_sequence_once(stores):
+    now = time.time()
+    batch = [accepted("p-1", Family.TELEMETRY, telemetry(n, now + n)) for n in range(5)]
+    first = await stores.ingest.write_batch(batch, [])
+    replay = await stores.ingest.write_batch(batch[2:] + [accepted(
+        "p-1", Family.TELEMETRY, telemetry(5, now + 5))], [])
+    assert (first.stored, first.duplicates) == (5, 0)
+    assert (replay.stored, replay.duplicates) == (1, 3)
+    assert [r["seq"] for r in stores.sync.table_rows("telemetry", "p-1")] == [0, 1, 2, 3, 4, 5]
+    assert stores.sync.table_rows("telemetry", "p-2") == []
+
+
+async def test_latest_state_wins_even_when_batches_arrive_out_of_order(stores):
+    owner = stores.sync.create_user("o@example.com", "h")
+    stores.sync.add_device("p-1", "Printer", owner, "$7$h")
+    now = time.time()
+    await stores.ingest.write_batch([accepted("p-1", Family.TELEMETRY,
+                                              telemetry(10, now + 10, bed=59.0, progress=50))], [])
+    await stores.ingest.write_batch([accepted("p-1", Family.TELEMETRY,
+                                              telemetry(9, now + 9, bed=40.0, progress=45))], [])
+    row = stores.sync.printers_for_user(owner)[0]
+    assert row.heaters["bed"]["actual"] == 59.0
+    assert row.progress_pct == 50
+    assert row.presence == "online"  # traffic from a device never heard of before
+
+
+async def test_job_event_names_the_current_file(stores):
+    owner = stores.sync.create_user("o@example.com", "h")
+    stores.sync.add_device("p-1", "Printer", owner, "$7$h")
+    event = JobEvent(v=SCHEMA_VERSION, ts=time.time(), seq=1, job_id="j", event="started",
+                     file_name="gear.gcode", origin="sd_card")
+    await stores.ingest.write_batch([accepted("p-1", Family.JOB, event)], [])
+    row = stores.sync.printers_for_user(owner)[0]
+    assert (row.job_file_name, row.job_status) == ("gear.gcode", "started")
+
+
+async def test_presence_follows_arrival_order(stores):
+    owner = stores.sync.create_user("o@example.com", "h")
+    stores.sync.add_device("p-1", "Printer", owner, "$7$h")
+    now = time.time()
+    # A last will carries the seq taken at connect time, lower than 'online'.
+    await stores.ingest.write_batch([accepted("p-1", Family.PRESENCE, presence(8, "online"), now)],
+                                    [])
+    await stores.ingest.write_batch([accepted("p-1", Family.PRESENCE, presence(7, "offline"),
+                                              now + 1)], [])
+    assert stores.sync.printers_for_user(owner)[0].presence == "offline"
+    # An explicit offline is not undone by a late message from before it.
+    await stores.ingest.write_batch([accepted("p-1", Family.TELEMETRY, telemetry(6, now - 5),
+                                              now + 2)], [])
+    assert stores.sync.printers_for_user(owner)[0].presence == "offline"
+
+
+async def test_watchdog_marks_silent_devices_and_traffic_revives_them(stores):
+    owner = stores.sync.create_user("o@example.com", "h")
+    stores.sync.add_device("p-1", "Printer", owner, "$7$h")
+    now = time.time()
+    beat = Heartbeat(v=SCHEMA_VERSION, ts=now, seq=1, interval_s=10, uptime_s=5)
+    await stores.ingest.write_batch([accepted("p-1", Family.HEARTBEAT, beat, now)], [])
+    assert stores.sync.mark_silent_devices_offline(now + 14, 1.5, 30) == []
+    assert stores.sync.mark_silent_devices_offline(now + 16, 1.5, 30) == ["p-1"]
+    assert stores.sync.printers_for_user(owner)[0].presence == "offline"
+    await stores.ingest.write_batch([accepted("p-1", Family.TELEMETRY, telemetry(2, now + 17),
+                                              now + 17)], [])
+    assert stores.sync.printers_for_user(owner)[0].presence == "online"
+
+
+async def test_rejects_are_kept_with_their_reason(stores):
+    reject = Rejected("pf/p-1/telemetry", "p-1", "malformed", "expected value", 9, "{not json",
+                      time.time())
+    result = await stores.ingest.write_batch([], [reject, reject])
+    assert result.rejected == 2
+    assert stores.sync.reject_counts() == {"malformed": 2}
+    assert stores.sync.recent_rejects(1)[0].payload_excerpt == "{not json"
+
+
+def test_printers_are_scoped_to_their_owner(stores):
+    alice = stores.sync.create_user("alice@example.com", "h")
+    bob = stores.sync.create_user("bob@example.com", "h")
+    stores.sync.add_device("alice-printer", "A", alice, "$7$a")
+    stores.sync.add_device("bob-printer", "B", bob, "$7$b")
+    assert [p.device_id for p in stores.sync.printers_for_user(alice)] == ["alice-printer"]
+    assert [p.device_id for p in stores.sync.printers_for_user(bob)] == ["bob-printer"]
+
+
+def test_revoked_devices_lose_broker_credentials(stores):
+    stores.sync.add_device("p-1", "One", None, "$7$one")
+    stores.sync.add_device("p-2", "Two", None, "$7$two")
+    assert stores.sync.revoke_device("p-1")
+    assert not stores.sync.revoke_device("p-1")
+    assert stores.sync.broker_credentials() == [("p-2", "$7$two")]
+    assert not stores.sync.set_device_password("p-1", "$7$new")
+    stores.sync.add_device("p-1", "One", None, "$7$again")  # re-pairing restores it
+    assert dict(stores.sync.broker_credentials())["p-1"] == "$7$again"
+
+
+def test_user_lookup_ignores_email_case(stores):
+    user_id = stores.sync.create_user("Mixed@Example.com", "hash", "Ada", "Lovelace")
+    found = stores.sync.user_by_email("mixed@example.com")
+    assert found is not None and found.id == user_id
+    assert stores.sync.user_by_id(user_id).first_name == "Ada"
+    assert stores.sync.user_by_email("nobody@example.com") is None
