@@ -111,7 +111,7 @@ def printfleet_argv(config: Path | None, *args: str) -> list[str]:
 
 def supervise(children: list[Child]) -> int:
     """Wait for Ctrl-C / SIGTERM or a child's death, then stop all children."""
-    stopping = {"signal": None}
+    stopping: dict[str, int | None] = {"signal": None}
 
     def on_signal(signum: int, frame: object) -> None:
         stopping["signal"] = signum

@@ -74,3 +74,15 @@ def test_agent_check_config_reports_errors(tmp_path):
     assert result.returncode == 2
     assert "telemetry_interval_s" in result.stderr
     assert "printer.backend" in result.stderr and "teleport" in result.stderr
+
+
+def test_sample_configs_parse_and_show_the_defaults():
+    from pathlib import Path
+
+    from printfleet_agent import settings as agent_settings
+
+    root = Path(__file__).resolve().parent.parent
+    server = settings.load(root / "docs" / "printfleet.sample.toml", environ={})
+    assert server == settings.load(None, environ={})
+    agent = agent_settings.load(root / "device-firmware" / "agent.sample.toml", environ={})
+    assert agent == agent_settings.load(None, environ={})

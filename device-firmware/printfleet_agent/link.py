@@ -124,7 +124,7 @@ class MqttLink:
                         message: mqtt.MQTTMessage) -> None:
         if message.topic == self.topic(Family.COMMAND):
             try:
-                self._on_command(message.payload)
+                self._on_command(bytes(message.payload))
             except Exception:
                 logger.exception("%s: command handling failed", self.device_id)
 

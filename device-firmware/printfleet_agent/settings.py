@@ -20,7 +20,7 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class BrokerSettings(_Section):
     host: str = "127.0.0.1"
-    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 1883
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 1884
     topic_prefix: str = "printfleet"
     # Secret by reference: the file holding this device's MQTT password.
     password_file: str = ""

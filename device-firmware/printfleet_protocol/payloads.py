@@ -247,7 +247,7 @@ def decode(family: Family, payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -
     if len(payload) > max_bytes:
         raise PayloadError("oversize", f"{len(payload)} bytes exceeds {max_bytes}")
     try:
-        message = _decoders[family].decode(payload)
+        message: Any = _decoders[family].decode(payload)
     except msgspec.DecodeError as error:
         raise _classify(payload, error) from None
     except _UNPARSABLE as error:

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up, lint, type-check and run the whole test suite. CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+echo "test: ruff"
+.venv/bin/ruff check .
+echo "test: mypy"
+.venv/bin/mypy
+echo "test: pytest"
+exec .venv/bin/pytest "$@"
