@@ -48,8 +48,11 @@ def _agent_settings(context: Context, device_id: str, root: Path, password_file:
         broker=AgentBrokerSettings(host=server.broker.host, port=server.broker.port,
                                    topic_prefix=server.broker.topic_prefix,
                                    password_file=str(password_file)))
+    # Heat-up scales with the job so a short demo print does not spend a minute heating.
+    heating = min(settings.printer.simulated.heater_time_constant_s, job_duration_s / 20)
     simulated = msgspec.structs.replace(settings.printer.simulated, job_duration_s=job_duration_s,
-                                        seed=seed, auto_start_after_s=5.0 + seed)
+                                        seed=seed, auto_start_after_s=2.0 + seed,
+                                        heater_time_constant_s=heating)
     printer = msgspec.structs.replace(settings.printer, name=f"Simulated printer {seed}",
                                       simulated=simulated)
     return msgspec.structs.replace(settings, printer=printer)

@@ -1,0 +1,44 @@
+"""The Printfleet web UI: a sync Flask app built by create_app(settings)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from broker_config.credentials import read_or_create_secret
+from printfleet.settings import Settings
+from storage import SyncStore, open_sync_store
+
+from .auth import init_auth
+from .context import EXTENSION_KEY, WebState
+from .csrf import init_csrf
+from .presenters import TEMPLATE_FILTERS
+from .printers import bp as printers_bp
+from .security import init_security
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
+    """Build the web app; open and start a store from settings unless one is given."""
+    if store is None:
+        # Migrations are `printfleet migrate` / `up`'s job, never a web worker's.
+        store = open_sync_store(settings)
+        store.start()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=read_or_create_secret(settings.web_secret_key_path),
+        SESSION_COOKIE_NAME="printfleet_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.extensions[EXTENSION_KEY] = WebState(settings=settings, store=store)
+    app.jinja_env.filters.update(TEMPLATE_FILTERS)
+    init_security(app)
+    init_csrf(app)
+    init_auth(app)
+    app.register_blueprint(printers_bp)
+    return app

@@ -1,0 +1,38 @@
+"""What the views share: the store, the settings and the live-stream state."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from printfleet.settings import Settings
+from storage import SyncStore
+
+from .live import LiveStreams
+from .sessions import SessionRegistry
+
+EXTENSION_KEY = "printfleet"
+
+
+@dataclass
+class WebState:
+    """Everything create_app builds once and the views read per request."""
+
+    settings: Settings
+    store: SyncStore
+    sessions: SessionRegistry = field(default_factory=SessionRegistry)
+    live_streams: LiveStreams = field(default_factory=LiveStreams)
+    # Set when the server shuts down, so open live streams end at once.
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+def web_state() -> WebState:
+    """Return the state of the app handling the current request."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def store() -> SyncStore:
+    """Return the storage handle for the current request."""
+    return web_state().store
