@@ -52,6 +52,11 @@ def write_snapshot(metrics: WorkerMetrics, directory: Path) -> Path:
     return path
 
 
+def remove_snapshot(metrics: WorkerMetrics, directory: Path) -> None:
+    """Forget a worker that stopped cleanly."""
+    (directory / f"worker-{metrics.worker_id}.json").unlink(missing_ok=True)
+
+
 def read_snapshots(directory: Path) -> list[dict]:
     """Read every worker's last written counters."""
     snapshots = []

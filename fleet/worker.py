@@ -18,7 +18,7 @@ from storage import IngestStore, Rejected
 
 from .batcher import Batcher
 from .edge import classify
-from .metrics import WorkerMetrics, write_snapshot
+from .metrics import WorkerMetrics, remove_snapshot, write_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class FleetWorker:
         self._client: Client | None = None
         self._metrics_task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self._stopping = False
 
     @property
     def run_dir(self) -> Path:
@@ -71,6 +72,7 @@ class FleetWorker:
 
     async def stop(self) -> None:
         """Disconnect, then commit what was received (unacknowledged messages are redelivered)."""
+        self._stopping = True
         if self._metrics_task is not None:
             self._metrics_task.cancel()
         if self._client is not None:
@@ -79,7 +81,8 @@ class FleetWorker:
             await self._batcher.stop()
         await self._store.stop()
         self.metrics.connected = False
-        write_snapshot(self.metrics, self.run_dir)
+        # A cleanly stopped worker is gone, not unhealthy.
+        remove_snapshot(self.metrics, self.run_dir)
 
     async def handle_message(self, topic: str, payload: bytes) -> int:
         """Validate, queue and wait for the commit; return the PUBACK reason code."""
@@ -130,7 +133,8 @@ class FleetWorker:
 
     def _on_disconnect(self, client: Client, packet: bytes, exc: Exception | None = None) -> None:
         self.metrics.connected = False
-        logger.warning("fleet worker disconnected from broker; reconnecting")
+        if not self._stopping:
+            logger.warning("fleet worker lost the broker connection; reconnecting")
 
     async def _on_message(self, client: Client, topic: str, payload: bytes, qos: int,
                           properties: dict) -> int:

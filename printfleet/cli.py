@@ -33,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.log_level.upper() != "DEBUG":
+        # Both log routine steps (each job run, each packet, each closed socket).
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        logging.getLogger("gmqtt").setLevel(logging.ERROR)
     _export_flag_overrides(args)
     try:
         settings = load(args.config)

@@ -159,8 +159,8 @@ def _announce(context: Context, email: str, password_file: object, printers: int
         "",
         f"Printfleet is running: http://{host}:{web_settings.port}/",
         f"  sign in as {email} with the password in {password_file}",
-        f"  MQTT broker on port {context.settings.broker.port}; data in "
-        f"{context.settings.data_path}",
+        f"  MQTT broker on port {context.settings.broker.port} "
+        f"(log: {context.broker_paths.log_file}); data in {context.settings.data_path}",
     ]
     if printers:
         lines.append(f"  {printers} simulated printers are reporting")

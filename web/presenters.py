@@ -39,11 +39,15 @@ def format_percent(value: float | None) -> str:
 
 
 def format_time_left(seconds: float | None) -> str:
-    """Format a duration as h:mm, or a dash when unknown."""
+    """Format a duration as '1 h 05 min', '12 min' or '45 s', or a dash when unknown."""
     if seconds is None:
         return DASH
+    if seconds < 60:
+        return f"{int(seconds)} s"
     minutes = int(seconds) // 60
-    return f"{minutes // 60}:{minutes % 60:02d}"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def format_age(seconds: float | None) -> str:

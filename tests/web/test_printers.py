@@ -4,6 +4,7 @@ import re
 import time
 
 import httpx
+import pytest
 
 from .conftest import ALICE, BOB, job_started, log_in, online, telemetry, write_messages
 
@@ -43,7 +44,7 @@ def test_printers_page_shows_state_temperatures_job_progress(
     assert _cell(row, "job_status") == "started"
     assert '<progress max="100" value="42.4">' in row
     assert _cell(row, "progress_pct") == "42%"
-    assert _cell(row, "time_left") == "1:02"
+    assert _cell(row, "time_left") == "1 h 02 min"
     assert _cell(row, "last_seen").endswith("s ago")
     assert '<p id="empty-state" class="empty" hidden>' in page.text
 
@@ -121,3 +122,11 @@ def test_static_files_are_served(client: httpx.Client):
     assert script.status_code == 200
     assert "new EventSource(STREAM_URL)" in script.text
     assert client.get("/static/style.css").status_code == 200
+
+
+@pytest.mark.parametrize("seconds, shown", [(None, "–"), (45.9, "45 s"), (60, "1 min"),
+                                            (3599, "59 min"), (3725, "1 h 02 min")])
+def test_time_left_reads_naturally(seconds, shown):
+    from web.presenters import DASH, format_time_left
+
+    assert format_time_left(seconds) == (DASH if seconds is None else shown)

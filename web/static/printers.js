@@ -19,8 +19,10 @@
 
   function formatTimeLeft(seconds) {
     if (seconds == null) return DASH;
+    if (seconds < 60) return Math.floor(seconds) + " s";
     const minutes = Math.floor(seconds / 60);
-    return Math.floor(minutes / 60) + ":" + String(minutes % 60).padStart(2, "0");
+    if (minutes < 60) return minutes + " min";
+    return Math.floor(minutes / 60) + " h " + String(minutes % 60).padStart(2, "0") + " min";
   }
 
   function formatAge(seconds) {
