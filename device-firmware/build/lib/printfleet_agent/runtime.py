@@ -7,6 +7,8 @@ import logging
 import threading
 from pathlib import Path
 
+from printfleet_protocol.topics import validate_device_id
+
 from .agent import Agent
 from .link import MqttLink
 from .printers import PrinterBackend, SimulatedPrinter, SimulatedPrinterSettings
@@ -44,6 +46,10 @@ def build_agent(settings: AgentSettings, password: str,
     """Build (but do not start) the agent for one device."""
     if not settings.device_id:
         raise AgentConfigError("device_id: not set")
+    try:
+        validate_device_id(settings.device_id)
+    except ValueError as error:
+        raise AgentConfigError(f"device_id: {error}") from None
     state_dir = settings.data_path / settings.device_id
     sequence = SequenceCounter(state_dir / "sequence.sqlite3")
     broker = settings.broker
