@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
-from printfleet_protocol.payloads import BedMesh, JobEventKind, JobOrigin, PrinterState
+from printfleet_protocol.payloads import (
+    BedMesh,
+    JobEventKind,
+    JobOrigin,
+    OctoPrintFacts,
+    PrinterState,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +52,13 @@ class JobEventRecord:
 
 @dataclass(frozen=True, slots=True)
 class PrinterFacts:
+    """What the printer (and OctoPrint, where present) says about itself."""
+
     firmware_name: str
     firmware_version: str | None = None
     bed_mesh: BedMesh | None = None
+    octoprint: OctoPrintFacts | None = None
+    capabilities: dict[str, bool] = field(default_factory=dict)
 
 
 class PrinterError(RuntimeError):
@@ -55,7 +66,15 @@ class PrinterError(RuntimeError):
 
 
 class PrinterBackend(Protocol):
-    """What the agent needs from a printer, whatever is behind it."""
+    """What the agent needs from a printer, whatever is behind it.
+
+    Methods are called from one thread at a time (the agent serialises
+    them); a backend that must read a port continuously runs its own reader
+    thread and hands results over under its own lock. `poll` must be cheap
+    and must not block for long: it is called at the telemetry interval.
+    Job events must be reported for every print, whoever started it
+    (Printfleet, OctoPrint's UI, the printer's SD card or panel).
+    """
 
     def connect(self) -> None: ...
 
@@ -72,8 +91,12 @@ class PrinterBackend(Protocol):
     def facts(self) -> PrinterFacts: ...
 
     def start_print(self, file_name: str, origin: JobOrigin, now: float,
-                    command_transaction: str | None = None) -> str:
-        """Start a print; return its job id."""
+                    command_transaction: str | None = None,
+                    local_path: Path | None = None) -> str:
+        """Start a print of a local G-code file (or, without one, a file the printer has).
+
+        Return the job id the backend will use in its job events.
+        """
         ...
 
     def pause(self, now: float) -> None: ...

@@ -9,6 +9,7 @@ import math
 import random
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from printfleet_protocol.payloads import BedMesh, JobEventKind, JobOrigin, PrinterState
 
@@ -90,7 +91,8 @@ class SimulatedPrinter:
         return events
 
     def start_print(self, file_name: str, origin: JobOrigin, now: float,
-                    command_transaction: str | None = None) -> str:
+                    command_transaction: str | None = None,
+                    local_path: Path | None = None) -> str:
         if not self._connected:
             raise PrinterError("printer is not connected")
         if self._job is not None:
