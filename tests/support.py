@@ -165,7 +165,9 @@ def connect_client(port: int, username: str | None, password: str | None,
         recorder.suback[mid] = list(reason_codes)
 
     client.on_connect, client.on_message, client.on_subscribe = on_connect, on_message, on_subscribe
-    client.connect("127.0.0.1", port, keepalive=10)
+    # connect_async, not connect: paho's connect() makes a wake-up socket pair
+    # that loop_start() then replaces without closing (a leaked socket).
+    client.connect_async("127.0.0.1", port, keepalive=10)
     client.loop_start()
     if wait:
         wait_until(lambda: recorder.connect_result, 5, "CONNACK")
