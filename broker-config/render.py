@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from printfleet_protocol.topics import device_acl_pattern, fleet_acl_topic
+from printfleet_protocol.topics import device_acl_patterns, fleet_acl_topic
 
 _HERE = Path(__file__).resolve().parent
 
@@ -65,7 +65,8 @@ def render_config(
     acl = _template("acl.template").substitute(
         fleet_username=fleet_username,
         fleet_topic=fleet_acl_topic(topic_prefix),
-        device_pattern=device_acl_pattern(topic_prefix),
+        device_patterns="\n".join(f"pattern {access} {topic}"
+                                   for access, topic in device_acl_patterns(topic_prefix)),
     )
     paths.acl_file.write_text(acl, encoding="utf-8")
     if not paths.password_file.exists():

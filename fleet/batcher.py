@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 WriteBatch = Callable[[Sequence[Accepted], Sequence[Rejected]], Awaitable[BatchResult]]
 OnResult = Callable[[BatchResult, int, float], None]
+AfterCommit = Callable[[Sequence[Accepted]], None]
 
 RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 
@@ -29,8 +30,10 @@ class Batcher:
     """
 
     def __init__(self, write: WriteBatch, max_rows: int, max_delay_s: float,
-                 on_result: OnResult | None = None) -> None:
+                 on_result: OnResult | None = None,
+                 after_commit: AfterCommit | None = None) -> None:
         self._write = write
+        self._after_commit = after_commit
         self._max_rows = max_rows
         self._max_delay_s = max_delay_s
         self._on_result = on_result
@@ -104,6 +107,8 @@ class Batcher:
                 await asyncio.sleep(delay)
         if self._on_result is not None:
             self._on_result(result, len(batch), time.perf_counter() - started)
+        if self._after_commit is not None and accepted:
+            self._after_commit(accepted)
         for _, waiter in batch:
             if not waiter.done():
                 waiter.set_result(None)

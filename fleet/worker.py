@@ -7,14 +7,18 @@ import logging
 import os
 import socket
 import time
+from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from gmqtt import Client, Subscription
 from gmqtt.mqtt.constants import MQTTv50
 
 from printfleet.settings import Settings
+from printfleet_protocol import Family, device_topic, encode
+from printfleet_protocol.payloads import SCHEMA_VERSION, StoredAck
 from printfleet_protocol.topics import fleet_subscription
-from storage import IngestStore, Rejected
+from storage import Accepted, IngestStore, Rejected
 
 from .batcher import Batcher
 from .edge import classify
@@ -55,7 +59,8 @@ class FleetWorker:
         fleet = self._settings.fleet
         await self._store.start()
         self._batcher = Batcher(self._store.write_batch, fleet.batch_max_rows,
-                                fleet.batch_max_delay_s, self.metrics.record_batch)
+                                fleet.batch_max_delay_s, self.metrics.record_batch,
+                                self._confirm_stored)
         await self._batcher.start()
         self._client = self._build_client()
         broker = self._settings.broker
@@ -98,6 +103,16 @@ class FleetWorker:
                            item.payload_excerpt[:80])
         await self._batcher.submit(item)
         return PUBACK_SUCCESS
+
+    def _confirm_stored(self, accepted: Sequence[Accepted]) -> None:
+        """Tell each device which of its messages are now durable (its outbox lets go)."""
+        if self._client is None or not self._client.is_connected:
+            return  # the device resends what it never heard about; storing is idempotent
+        prefix = self._settings.broker.topic_prefix
+        for device_id, ranges in stored_ranges(accepted).items():
+            ack = StoredAck(v=SCHEMA_VERSION, ts=time.time(), ranges=ranges)
+            self._client.publish(device_topic(prefix, device_id, Family.STORED), encode(ack),
+                                 qos=1)
 
     @property
     def _subscription_topic(self) -> str:
@@ -150,6 +165,24 @@ class FleetWorker:
         while True:
             write_snapshot(self.metrics, self.run_dir)
             await asyncio.sleep(METRICS_INTERVAL_S)
+
+
+def stored_ranges(accepted: Sequence[Accepted]) -> dict[str, list[tuple[int, int]]]:
+    """Group committed messages into inclusive seq ranges per device."""
+    seqs: dict[str, list[int]] = defaultdict(list)
+    for item in accepted:
+        seqs[item.device_id].append(item.message.seq)
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for device_id, numbers in seqs.items():
+        numbers.sort()
+        merged: list[tuple[int, int]] = []
+        for seq in numbers:
+            if merged and seq <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], seq))
+            else:
+                merged.append((seq, seq))
+        ranges[device_id] = merged
+    return ranges
 
 
 async def run_worker(settings: Settings, store: IngestStore, fleet_password: str,

@@ -77,8 +77,6 @@ def web(context: Context, args: argparse.Namespace) -> int:
 
 
 def simulate(context: Context, args: argparse.Namespace) -> int:
-    from .cli import install_stop_signals
-
     store = context.open_store(migrate=True)
     owner_email = args.owner or stack.ADMIN_EMAIL
     owner = store.user_by_email(owner_email)
@@ -87,10 +85,9 @@ def simulate(context: Context, args: argparse.Namespace) -> int:
                            "or start the stack once with `printfleet up`")
     if args.printers < 1:
         raise CommandError("--printers must be at least 1")
-    agents = simulate_module.provision_simulated(context, store, args.printers, owner.id,
-                                                 args.job_duration_s, args.heartbeat_interval_s)
-    stop = install_stop_signals()
-    simulate_module.run(agents, stop)
+    agent_settings = simulate_module.provision_simulated(
+        context, store, args.printers, owner.id, args.job_duration_s, args.heartbeat_interval_s)
+    simulate_module.run(agent_settings)
     return 0
 
 

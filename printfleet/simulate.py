@@ -1,18 +1,18 @@
-"""`printfleet simulate`: provision N devices and run an agent with a simulated printer for each."""
+"""`printfleet simulate`: provision N devices and run one agent serving N simulated printers."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
-from pathlib import Path
-
-import msgspec
 
 from broker_config.credentials import write_private
-from printfleet_agent.agent import Agent
-from printfleet_agent.runtime import build_agent, run_agents
-from printfleet_agent.settings import AgentSettings
-from printfleet_agent.settings import BrokerSettings as AgentBrokerSettings
+from printfleet_agent.runtime import build_devices, run_devices
+from printfleet_agent.settings import (
+    AgentSettings,
+    BrokerSettings,
+    PrinterConfig,
+    SimulatedPrinterConfig,
+)
 from storage import SyncStore
 
 from .context import Context
@@ -23,42 +23,41 @@ SIMULATED_PREFIX = "sim-printer"
 
 
 def provision_simulated(context: Context, store: SyncStore, count: int, owner_user_id: int,
-                        job_duration_s: float, heartbeat_interval_s: float) -> list[Agent]:
-    """Give each simulated printer fresh credentials and build its agent."""
+                        job_duration_s: float, heartbeat_interval_s: float) -> AgentSettings:
+    """Give each simulated printer fresh credentials; return the agent's settings for all."""
     provisioner = context.provisioner(store)
     root = context.settings.data_path / "simulated"
-    agents = []
+    printers = []
     for number in range(1, count + 1):
         device_id = f"{SIMULATED_PREFIX}-{number:02d}"
-        credentials = provisioner.provision(device_id, f"Simulated printer {number}",
-                                            owner_user_id)
-        password_file = root / device_id / "password"
-        write_private(password_file, credentials.password + "\n")
-        settings = _agent_settings(context, device_id, root, password_file, job_duration_s,
-                                   heartbeat_interval_s, seed=number)
-        agents.append(build_agent(settings, credentials.password))
-    return agents
-
-
-def _agent_settings(context: Context, device_id: str, root: Path, password_file: Path,
-                    job_duration_s: float, heartbeat_interval_s: float, seed: int) -> AgentSettings:
+        name = f"Simulated printer {number}"
+        credentials = provisioner.provision(device_id, name, owner_user_id)
+        write_private(root / device_id / "password", credentials.password + "\n")
+        printers.append(PrinterConfig(device_id=device_id, name=name, downtime_logging=True,
+                                      simulated=_simulated(job_duration_s, number)))
     server = context.settings
-    settings = AgentSettings(
-        device_id=device_id, data_dir=str(root), heartbeat_interval_s=heartbeat_interval_s,
-        broker=AgentBrokerSettings(host=server.broker.host, port=server.broker.port,
-                                   topic_prefix=server.broker.topic_prefix,
-                                   password_file=str(password_file)))
+    return AgentSettings(
+        data_dir=str(root), heartbeat_interval_s=heartbeat_interval_s,
+        broker=BrokerSettings(host=server.broker.host, port=server.broker.port,
+                              topic_prefix=server.broker.topic_prefix),
+        printers=printers)
+
+
+def _simulated(job_duration_s: float, seed: int) -> SimulatedPrinterConfig:
     # Heat-up scales with the job so a short demo print does not spend a minute heating.
-    heating = min(settings.printer.simulated.heater_time_constant_s, job_duration_s / 20)
-    simulated = msgspec.structs.replace(settings.printer.simulated, job_duration_s=job_duration_s,
-                                        seed=seed, auto_start_after_s=2.0 + seed,
-                                        heater_time_constant_s=heating)
-    printer = msgspec.structs.replace(settings.printer, name=f"Simulated printer {seed}",
-                                      simulated=simulated)
-    return msgspec.structs.replace(settings, printer=printer)
+    heating = min(SimulatedPrinterConfig().heater_time_constant_s, job_duration_s / 20)
+    return SimulatedPrinterConfig(job_duration_s=job_duration_s, seed=seed,
+                                  auto_start_after_s=2.0 + seed, heater_time_constant_s=heating)
 
 
-def run(agents: list[Agent], stop: threading.Event) -> None:
-    """Run the agents until stop is set."""
-    logger.info("running %d simulated printers", len(agents))
-    run_agents(agents, stop)
+def run(settings: AgentSettings) -> None:
+    """Run the simulated printers until SIGINT or SIGTERM."""
+    from .cli import async_stop_event
+
+    async def main() -> None:
+        stop = async_stop_event(asyncio.get_running_loop())
+        devices = build_devices(settings)
+        logger.info("running %d simulated printers", len(devices))
+        await run_devices(devices, stop, settings.data_path)
+
+    asyncio.run(main())

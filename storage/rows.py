@@ -22,7 +22,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                    "origin", "progress_pct", "time_left_s", "reason", "filament_used_mm",
                    "command_transaction"),
     "presence_events": ("device_id", "seq", "ts", "received_at", "status", "source"),
-    "heartbeats": ("device_id", "seq", "ts", "received_at", "interval_s", "uptime_s"),
+    "heartbeats": ("device_id", "seq", "ts", "received_at", "interval_s", "uptime_s",
+                   "outbox_depth", "telemetry_thinned_total", "undeliverable_total"),
     "downtime_reports": ("device_id", "seq", "ts", "received_at", "started_at", "ended_at",
                          "cause"),
     "device_facts": ("device_id", "seq", "ts", "received_at", "facts_json"),
@@ -58,7 +59,8 @@ def _row(item: Accepted) -> tuple:
         case Family.PRESENCE:
             return head + (str(m.status), "device")
         case Family.HEARTBEAT:
-            return head + (m.interval_s, m.uptime_s)
+            return head + (m.interval_s, m.uptime_s, m.outbox_depth, m.telemetry_thinned_total,
+                           m.undeliverable_total)
         case Family.DOWNTIME:
             return head + (m.started_at, m.ended_at, str(m.cause))
         case Family.FACTS:

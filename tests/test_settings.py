@@ -67,13 +67,13 @@ def test_every_command_checks_config(tmp_path, command):
 
 def test_agent_check_config_reports_errors(tmp_path):
     config = tmp_path / "agent.toml"
-    config.write_text('device_id = "printer-01"\ntelemetry_interval_s = -1\n[printer]\n'
+    config.write_text('telemetry_interval_s = -1\n[[printers]]\ndevice_id = "printer-01"\n'
                       'backend = "teleport"\n')
     result = subprocess.run([sys.executable, "-m", "printfleet_agent.cli", "--config", str(config),
                              "--check-config"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "telemetry_interval_s" in result.stderr
-    assert "printer.backend" in result.stderr and "teleport" in result.stderr
+    assert "printers.0.backend" in result.stderr and "teleport" in result.stderr
 
 
 def test_sample_configs_parse_and_show_the_defaults():

@@ -1,59 +1,91 @@
-"""printfleet-agent: run the agent beside a printer."""
+"""printfleet-agent: run the agent beside one or more printers."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import logging
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from printfleet_protocol.settings import SettingsError, check_config_report
 
 from . import __version__
-from .runtime import AgentConfigError, build_agent, read_password, run_agents
+from .runtime import AgentConfigError, build_devices, run_devices
 from .settings import AgentSettings, load
+from .status import STATUS_FILE, render
+
+DEFAULT_CONFIG = Path("/etc/printfleet-agent/agent.toml")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the printfleet-agent command."""
-    parser = argparse.ArgumentParser(
-        prog="printfleet-agent",
-        description="Printfleet device agent: reads a 3D printer and reports to a Printfleet "
-                    "server over MQTT. Settings come from a TOML file (see agent.sample.toml) "
-                    "and PRINTFLEET_AGENT_* environment variables "
-                    "(PRINTFLEET_AGENT_BROKER__HOST overrides [broker] host).")
-    parser.add_argument("--config", type=Path, help="agent settings file (TOML)")
-    parser.add_argument("--check-config", action="store_true",
-                        help="validate the settings, print every error, and exit")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = args.config if args.config or not DEFAULT_CONFIG.exists() else DEFAULT_CONFIG
     try:
-        settings = load(args.config)
-        password = read_password(settings)
-        agent = build_agent(settings, password)
+        settings = load(config)
     except SettingsError as error:
         print(check_config_report(error.errors), file=sys.stderr)
         return 2
+    command = args.command or "run"
+    if command == "status":
+        return _status(settings, args.json)
+    try:
+        devices = build_devices(settings)
     except AgentConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.check_config:
-        print(f"configuration OK: device {settings.device_id} -> "
+        print(f"configuration OK: {len(devices)} printer(s) "
+              f"({', '.join(d.device_id for d in devices)}) -> "
               f"{settings.broker.host}:{settings.broker.port}")
         return 0
-    return _run(settings, agent)
+    asyncio.run(_run(settings, devices))
+    return 0
 
 
-def _run(settings: AgentSettings, agent) -> int:
-    stop = threading.Event()
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="printfleet-agent",
+        description="Printfleet device agent: reads 3D printers (simulated, OctoPrint or serial) "
+                    "and reports to a Printfleet server over MQTT, buffering everything while "
+                    "offline. Settings come from a TOML file (see agent.sample.toml; default "
+                    f"{DEFAULT_CONFIG}) and PRINTFLEET_AGENT_* environment variables "
+                    "(PRINTFLEET_AGENT_BROKER__HOST overrides [broker] host).")
+    parser.add_argument("command", nargs="?", choices=["run", "status"],
+                        help="run (default): run the agent; status: show connectivity "
+                             "(network → broker → auth → printer link), outbox and last errors")
+    parser.add_argument("--config", type=Path, help="agent settings file (TOML)")
+    parser.add_argument("--check-config", action="store_true",
+                        help="validate the settings, print every error, and exit")
+    parser.add_argument("--json", action="store_true", help="status: print JSON")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    return parser
+
+
+async def _run(settings: AgentSettings, devices: list) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    run_agents([agent], stop)
+        loop.add_signal_handler(sig, stop.set)
+    await run_devices(devices, stop, settings.data_path)
+
+
+def _status(settings: AgentSettings, as_json: bool) -> int:
+    path = settings.data_path / STATUS_FILE
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        print(f"no status at {path}: is the agent running with data_dir {settings.data_dir}?",
+              file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2) if as_json else render(report))
     return 0
 
 

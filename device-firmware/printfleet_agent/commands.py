@@ -5,40 +5,38 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from printfleet_protocol import Family, PayloadError, decode
-from printfleet_protocol.payloads import (
-    SCHEMA_VERSION,
-    AckStatus,
-    Command,
-    CommandAck,
-    CommandKind,
-    JobOrigin,
-)
+from printfleet_protocol.payloads import AckStatus, Command, CommandKind, JobOrigin
 
+from .downloads import DownloadError, FileFetcher
 from .printers import PrinterBackend, PrinterError
 
 logger = logging.getLogger(__name__)
 
 REMEMBERED_TRANSACTIONS = 1000
 
-Publish = Callable[[CommandAck], None]
-NextSeq = Callable[[], int]
+Ack = Callable[[str, AckStatus, dict | None, str | None], Awaitable[None]]
+BackendCall = Callable[..., Awaitable[Any]]
 
 
 class CommandHandler:
     """Turns each command into acks: accepted, then finished or failed; or rejected."""
 
-    def __init__(self, backend: PrinterBackend, publish: Publish, next_seq: NextSeq,
+    def __init__(self, backend: PrinterBackend, call: BackendCall, ack: Ack,
+                 fetcher: FileFetcher, settings_hooks: dict[str, Callable[[Any], Awaitable[None]]],
                  clock: Callable[[], float] = time.time) -> None:
         self._backend = backend
-        self._publish = publish
-        self._next_seq = next_seq
+        self._call = call
+        self._ack = ack
+        self._fetcher = fetcher
+        self._hooks = settings_hooks
         self._clock = clock
         self._seen: OrderedDict[str, None] = OrderedDict()
 
-    def handle(self, payload: bytes) -> None:
+    async def handle(self, payload: bytes) -> None:
         """Handle one raw command payload."""
         try:
             command = decode(Family.COMMAND, payload)
@@ -49,48 +47,61 @@ class CommandHandler:
             logger.info("ignoring duplicate command %s", command.transaction)
             return
         self._remember(command.transaction)
-        now = self._clock()
-        if command.expires_at < now:
-            self._ack(command, AckStatus.REJECTED, error="command expired before it arrived")
+        if command.expires_at < self._clock():
+            await self._ack(command.transaction, AckStatus.REJECTED, None,
+                            "command expired before it arrived")
             return
-        self._ack(command, AckStatus.ACCEPTED)
+        await self._ack(command.transaction, AckStatus.ACCEPTED, None, None)
         try:
-            data = self._run(command, now)
-        except (PrinterError, KeyError, ValueError, TypeError) as error:
-            self._ack(command, AckStatus.FAILED, error=str(error))
+            data = await self._run(command)
+        except (PrinterError, DownloadError, KeyError, ValueError, TypeError) as error:
+            await self._ack(command.transaction, AckStatus.FAILED, None, _reason(error))
             return
-        self._ack(command, AckStatus.FINISHED, data=data)
+        await self._ack(command.transaction, AckStatus.FINISHED, data, None)
 
-    def _run(self, command: Command, now: float) -> dict | None:
-        backend = self._backend
+    async def _run(self, command: Command) -> dict | None:
+        backend, now = self._backend, self._clock()
         match command.kind:
             case CommandKind.PAUSE:
-                backend.pause(now)
+                await self._call(backend.pause, now)
             case CommandKind.RESUME:
-                backend.resume(now)
+                await self._call(backend.resume, now)
             case CommandKind.CANCEL:
-                backend.cancel(now)
+                await self._call(backend.cancel, now)
             case CommandKind.START_PRINT:
-                job_id = backend.start_print(str(command.args["file_name"]),
-                                             JobOrigin.PRINTFLEET, now, command.transaction)
-                return {"job_id": job_id}
+                return await self._start_print(command, now)
             case CommandKind.SEND_GCODE:
-                return {"replies": backend.send_gcode([str(x) for x in command.args["lines"]])}
+                lines = [str(line) for line in command.args["lines"]]
+                return {"replies": await self._call(backend.send_gcode, lines)}
             case CommandKind.CONNECT:
-                backend.connect()
+                await self._call(backend.connect)
             case CommandKind.DISCONNECT:
-                backend.disconnect()
-            case _:
-                raise ValueError(f"{command.kind} is not supported by this agent")
+                await self._call(backend.disconnect)
+            case CommandKind.CAMERA_LIVE | CommandKind.CONFIGURE:
+                hook = self._hooks.get(command.kind.value)
+                if hook is None:
+                    raise ValueError(f"{command.kind} is not available on this device")
+                await hook(command.args)
         return None
 
-    def _ack(self, command: Command, status: AckStatus, data: dict | None = None,
-             error: str | None = None) -> None:
-        self._publish(CommandAck(v=SCHEMA_VERSION, ts=self._clock(), seq=self._next_seq(),
-                                 transaction=command.transaction, status=status, data=data,
-                                 error=error))
+    async def _start_print(self, command: Command, now: float) -> dict:
+        args = command.args
+        file_name = str(args["file_name"])
+        local_path = None
+        if "url" in args:
+            local_path = await self._fetcher.fetch(str(args["url"]), str(args["sha256"]),
+                                                   int(args["size_bytes"]))
+        job_id = await self._call(self._backend.start_print, file_name, JobOrigin.PRINTFLEET, now,
+                                  command.transaction, local_path)
+        return {"job_id": job_id}
 
     def _remember(self, transaction: str) -> None:
         self._seen[transaction] = None
         while len(self._seen) > REMEMBERED_TRANSACTIONS:
             self._seen.popitem(last=False)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"missing argument {error.args[0]!r}"
+    return str(error) or type(error).__name__

@@ -1,134 +1,152 @@
-"""The agent's MQTT link: connects with its own credentials, says how it is doing."""
+"""The agent's MQTT link: one paho client per device identity, bridged into asyncio.
+
+paho runs its network loop on its own thread and reconnects by itself; every
+callback is handed to the agent's event loop, so the rest of the agent is
+single-threaded asyncio code.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import msgspec
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from printfleet_protocol import Family, device_topic, encode, family_of
+from printfleet_protocol import Family, device_topic, encode
 from printfleet_protocol.payloads import SCHEMA_VERSION, Presence, PresenceStatus
 from printfleet_protocol.topics import device_subscriptions
-
-from .sequence import SequenceCounter
 
 logger = logging.getLogger(__name__)
 
 QOS = 1
+# Unacknowledged QoS 1 messages paho keeps in flight; the outbox holds the rest.
+MAX_INFLIGHT = 100
 
 
 @dataclass
-class LinkStatus:
-    """Connectivity as the agent reports it: broker reachable, then authorised."""
+class LinkState:
+    """What the agent knows about its broker connection."""
 
     connected: bool = False
+    auth_refused: bool = False
     last_error: str | None = None
     last_error_at: float | None = None
     connected_since: float | None = None
-    disconnected_since: float | None = field(default_factory=time.time)
+    disconnected_since: float | None = None
+
+
+@dataclass(frozen=True)
+class LinkEvent:
+    kind: str  # "connected" | "disconnected" | "refused" | "message" | "published"
+    payload: bytes = b""
+    topic: str = ""
+    mid: int = 0
 
 
 class MqttLink:
-    """Wraps one paho client for one device identity."""
+    """Connects with the device's own credentials; events arrive on `events`."""
 
-    def __init__(self, device_id: str, host: str, port: int, password: str, topic_prefix: str,
-                 keepalive_s: int, sequence: SequenceCounter,
-                 on_command: Callable[[bytes], None], on_connected: Callable[[], None]) -> None:
+    def __init__(self, device_id: str, password: str, host: str, port: int, topic_prefix: str,
+                 keepalive_s: int) -> None:
         self.device_id = device_id
-        self.status = LinkStatus()
+        self.state = LinkState(disconnected_since=time.time())
+        self.events: asyncio.Queue[LinkEvent] = asyncio.Queue()
         self._host, self._port, self._keepalive = host, port, keepalive_s
         self._prefix = topic_prefix
-        self._sequence = sequence
-        self._on_command = on_command
-        self._on_connected = on_connected
-        self._connected_event = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id,
                                    protocol=mqtt.MQTTv5)
         self._client.username_pw_set(device_id, password)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
-        self._client.on_connect = self._handle_connect
-        self._client.on_disconnect = self._handle_disconnect
-        self._client.on_message = self._handle_message
+        self._client.max_inflight_messages_set(MAX_INFLIGHT)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_publish = self._on_publish
 
-    def start(self) -> None:
-        """Connect in the background; paho reconnects on its own from then on."""
-        self._set_will()
-        self._client.connect_async(self._host, self._port, keepalive=self._keepalive,
-                                   clean_start=False)
-        self._client.loop_start()
+    @property
+    def host(self) -> str:
+        return self._host
 
-    def stop(self) -> None:
-        """Publish a retained 'stopped' and disconnect cleanly (no last will)."""
-        if self.status.connected:
-            info = self.publish(self._presence(PresenceStatus.STOPPED))
-            info.wait_for_publish(timeout=5)
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def wait_connected(self, timeout: float) -> bool:
-        return self._connected_event.wait(timeout)
+    @property
+    def port(self) -> int:
+        return self._port
 
     def topic(self, family: Family) -> str:
         return device_topic(self._prefix, self.device_id, family)
 
-    def next_seq(self) -> int:
-        return self._sequence.next()
-
-    def publish(self, message: msgspec.Struct) -> mqtt.MQTTMessageInfo:
-        """Publish one payload on its family's topic (QoS 1, retained where state)."""
-        family = family_of(message)
-        return self._client.publish(self.topic(family), encode(message), qos=QOS,
-                                    retain=family.retained)
-
-    def _presence(self, status: PresenceStatus) -> Presence:
-        return Presence(v=SCHEMA_VERSION, ts=time.time(), seq=self.next_seq(), status=status)
-
-    def _set_will(self) -> None:
-        # A fresh seq per connection, so every last will is a distinct event.
-        will = self._presence(PresenceStatus.OFFLINE)
+    def set_will(self, seq: int) -> None:
+        """Set the last will for the next connection (a fresh seq each time)."""
+        will = Presence(v=SCHEMA_VERSION, ts=time.time(), seq=seq, status=PresenceStatus.OFFLINE)
         self._client.will_set(self.topic(Family.PRESENCE), encode(will), qos=QOS, retain=True)
 
-    def _handle_connect(self, client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags,
-                        reason_code: mqtt.ReasonCode, properties: object) -> None:
+    def start(self) -> None:
+        """Connect in the background; paho reconnects by itself from then on."""
+        self._loop = asyncio.get_running_loop()
+        self._client.connect_async(self._host, self._port, keepalive=self._keepalive,
+                                   clean_start=False)
+        self._client.loop_start()
+
+    async def stop(self, presence_seq: int | None) -> None:
+        """Publish a retained 'stopped' (when connected) and disconnect cleanly."""
+        if self.state.connected and presence_seq is not None:
+            stopped = Presence(v=SCHEMA_VERSION, ts=time.time(), seq=presence_seq,
+                               status=PresenceStatus.STOPPED)
+            info = self._client.publish(self.topic(Family.PRESENCE), encode(stopped), qos=QOS,
+                                        retain=True)
+            await asyncio.to_thread(info.wait_for_publish, 5)
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+
+    def publish(self, family: Family, payload: bytes) -> int:
+        """Publish an encoded payload on the family's topic; return paho's message id."""
+        info = self._client.publish(self.topic(family), payload, qos=QOS, retain=family.retained)
+        return int(info.mid)
+
+    def publish_presence_online(self, seq: int) -> None:
+        online = Presence(v=SCHEMA_VERSION, ts=time.time(), seq=seq, status=PresenceStatus.ONLINE)
+        self._client.publish(self.topic(Family.PRESENCE), encode(online), qos=QOS, retain=True)
+
+    # paho thread -> event loop
+    def _post(self, event: LinkEvent) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.events.put_nowait, event)
+
+    def _on_connect(self, client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags,
+                    reason_code: mqtt.ReasonCode, properties: object) -> None:
         if reason_code.is_failure:
             # Refused (for example revoked credentials): never act as connected.
-            self._record_error(f"broker refused connection: {reason_code}")
+            self.state.auth_refused = reason_code.value in (0x86, 0x87, 0x8C)
+            self._record_error(f"broker refused the connection: {reason_code}")
+            self._post(LinkEvent("refused"))
             return
-        self.status.connected = True
-        self.status.connected_since = time.time()
+        self.state = LinkState(connected=True, connected_since=time.time(),
+                               last_error=self.state.last_error,
+                               last_error_at=self.state.last_error_at)
         for topic in device_subscriptions(self._prefix, self.device_id):
             client.subscribe(topic, qos=QOS)
-        self.publish(self._presence(PresenceStatus.ONLINE))
-        self._connected_event.set()
-        logger.info("%s connected to %s:%s", self.device_id, self._host, self._port)
-        self._on_connected()
+        self._post(LinkEvent("connected"))
 
-    def _handle_disconnect(self, client: mqtt.Client, userdata: object,
-                           flags: mqtt.DisconnectFlags, reason_code: mqtt.ReasonCode,
-                           properties: object) -> None:
-        was_connected = self.status.connected
-        self.status.connected = False
-        self._connected_event.clear()
-        if was_connected:
-            self.status.disconnected_since = time.time()
+    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: mqtt.DisconnectFlags,
+                       reason_code: mqtt.ReasonCode, properties: object) -> None:
+        if self.state.connected:
+            self.state.connected = False
+            self.state.disconnected_since = time.time()
             self._record_error(f"disconnected: {reason_code}")
-        self._set_will()
+        self._post(LinkEvent("disconnected"))
 
-    def _handle_message(self, client: mqtt.Client, userdata: object,
-                        message: mqtt.MQTTMessage) -> None:
-        if message.topic == self.topic(Family.COMMAND):
-            try:
-                self._on_command(bytes(message.payload))
-            except Exception:
-                logger.exception("%s: command handling failed", self.device_id)
+    def _on_message(self, client: mqtt.Client, userdata: object,
+                    message: mqtt.MQTTMessage) -> None:
+        self._post(LinkEvent("message", bytes(message.payload), message.topic))
+
+    def _on_publish(self, client: mqtt.Client, userdata: object, mid: int,
+                    reason_code: mqtt.ReasonCode, properties: object) -> None:
+        self._post(LinkEvent("published", mid=mid))
 
     def _record_error(self, text: str) -> None:
-        self.status.last_error = text
-        self.status.last_error_at = time.time()
+        self.state.last_error = text
+        self.state.last_error_at = time.time()
         logger.warning("%s: %s", self.device_id, text)

@@ -1,19 +1,21 @@
-"""Build agents from settings and run one or many of them."""
+"""Build device agents from settings and run them in one event loop."""
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import logging
-import threading
 from pathlib import Path
 
 from printfleet_protocol.topics import validate_device_id
 
-from .agent import Agent
+from .camera import CameraSettings
+from .device import DeviceAgent, DeviceTiming
+from .downloads import FileFetcher
 from .link import MqttLink
+from .outbox import Outbox, OutboxPolicy
 from .printers import PrinterBackend, SimulatedPrinter, SimulatedPrinterSettings
-from .sequence import SequenceCounter
-from .settings import AgentSettings
+from .settings import AgentSettings, PrinterConfig
+from .status import StatusWriter
 
 logger = logging.getLogger(__name__)
 
@@ -22,55 +24,79 @@ class AgentConfigError(ValueError):
     """Settings that validate but cannot run (for example a missing password)."""
 
 
-def read_password(settings: AgentSettings) -> str:
-    """Read the device's MQTT password from the file its settings point to."""
-    path = settings.broker.password_file
-    if not path:
-        raise AgentConfigError("broker.password_file: not set; the agent needs its credentials")
+def read_secret(path: Path, what: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8").strip()
+        secret = path.read_text(encoding="utf-8").strip()
     except OSError as error:
-        raise AgentConfigError(f"broker.password_file: cannot read {path}: {error}") from None
+        raise AgentConfigError(f"{what}: cannot read {path}: {error.strerror or error}") from None
+    if not secret:
+        raise AgentConfigError(f"{what}: {path} is empty")
+    return secret
 
 
-def build_backend(settings: AgentSettings) -> PrinterBackend:
-    sim = settings.printer.simulated
-    return SimulatedPrinter(SimulatedPrinterSettings(
-        job_duration_s=sim.job_duration_s, fail_probability=sim.fail_probability,
-        auto_start_after_s=sim.auto_start_after_s,
-        heater_time_constant_s=sim.heater_time_constant_s, seed=sim.seed))
+def build_backend(printer: PrinterConfig) -> PrinterBackend:
+    """The printer backend the config chooses."""
+    if printer.backend == "simulated":
+        sim = printer.simulated
+        return SimulatedPrinter(SimulatedPrinterSettings(
+            job_duration_s=sim.job_duration_s, fail_probability=sim.fail_probability,
+            auto_start_after_s=sim.auto_start_after_s,
+            heater_time_constant_s=sim.heater_time_constant_s, seed=sim.seed))
+    raise AgentConfigError(f"printers.backend: {printer.backend!r} is not available in this build")
 
 
-def build_agent(settings: AgentSettings, password: str,
-                backend: PrinterBackend | None = None) -> Agent:
-    """Build (but do not start) the agent for one device."""
-    if not settings.device_id:
-        raise AgentConfigError("device_id: not set")
+def build_device(settings: AgentSettings, printer: PrinterConfig, password: str | None = None,
+                 backend: PrinterBackend | None = None) -> DeviceAgent:
+    """Build (but do not start) the agent of one printer."""
     try:
-        validate_device_id(settings.device_id)
+        validate_device_id(printer.device_id)
     except ValueError as error:
-        raise AgentConfigError(f"device_id: {error}") from None
-    state_dir = settings.data_path / settings.device_id
-    sequence = SequenceCounter(state_dir / "sequence.sqlite3")
+        raise AgentConfigError(f"printers.device_id: {error}") from None
+    if password is None:
+        password = read_secret(settings.password_path(printer), "printers.password_file")
+    device_dir = settings.device_dir(printer.device_id)
     broker = settings.broker
-    link_factory = functools.partial(
-        MqttLink, settings.device_id, broker.host, broker.port, password, broker.topic_prefix,
-        broker.keepalive_s, sequence)
-    return Agent(settings.device_id, backend or build_backend(settings), link_factory, sequence,
-                 settings.telemetry_interval_s, settings.heartbeat_interval_s)
+    link = MqttLink(printer.device_id, password, broker.host, broker.port, broker.topic_prefix,
+                    broker.keepalive_s)
+    outbox = Outbox(device_dir / "outbox.sqlite3",
+                    OutboxPolicy(telemetry_backlog=settings.offline_telemetry_backlog,
+                                 thinned_interval_s=settings.offline_telemetry_interval_s))
+    camera = printer.camera
+    return DeviceAgent(
+        link, outbox, backend or build_backend(printer),
+        FileFetcher(device_dir / "files", settings.max_file_bytes),
+        DeviceTiming(settings.telemetry_interval_s, settings.heartbeat_interval_s),
+        CameraSettings(enabled=camera.enabled, snapshot_url=camera.snapshot_url,
+                       command=tuple(camera.command), max_bytes=camera.max_bytes,
+                       live_interval_s=camera.live_interval_s),
+        downtime_logging=printer.downtime_logging)
 
 
-def run_agents(agents: list[Agent], stop: threading.Event) -> None:
-    """Start agents, tick each in its own thread until stop is set, then stop them."""
-    threads = []
-    for agent in agents:
-        agent.start()
-        thread = threading.Thread(target=agent.run, args=(stop,), name=agent.device_id,
-                                  daemon=True)
-        thread.start()
-        threads.append(thread)
-    stop.wait()
-    for thread in threads:
-        thread.join(timeout=5)
-    for agent in agents:
-        agent.stop()
+def build_devices(settings: AgentSettings) -> list[DeviceAgent]:
+    """Build one agent per configured printer; refuse duplicate device ids."""
+    seen: set[str] = set()
+    devices = []
+    for printer in settings.printers:
+        if printer.device_id in seen:
+            raise AgentConfigError(f"printers.device_id: {printer.device_id!r} appears twice")
+        seen.add(printer.device_id)
+        devices.append(build_device(settings, printer))
+    return devices
+
+
+async def run_devices(devices: list[DeviceAgent], stop: asyncio.Event,
+                      status_dir: Path | None = None) -> None:
+    """Start every device, run until stop is set, then stop them all cleanly."""
+    for device in devices:
+        await device.start()
+    writer = StatusWriter(devices, status_dir) if status_dir else None
+    status_task = asyncio.create_task(writer.run()) if writer else None
+    try:
+        await stop.wait()
+    finally:
+        if status_task is not None:
+            status_task.cancel()
+        for device in devices:
+            await device.stop()
+        if writer is not None:
+            await writer.write_once(stopped=True)

@@ -90,6 +90,7 @@ class CommandKind(enum.StrEnum):
     CONNECT = "connect"
     DISCONNECT = "disconnect"
     CAMERA_LIVE = "camera_live"
+    CONFIGURE = "configure"
 
 
 class _DevicePayload(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -132,6 +133,12 @@ class JobEvent(_DevicePayload):
 class Heartbeat(_DevicePayload):
     interval_s: Annotated[float, msgspec.Meta(gt=0)]
     uptime_s: NonNegative
+    # The offline outbox: messages waiting for the fleet's `stored` ack, and
+    # totals since the device was set up of telemetry samples thinned while
+    # offline and of messages given up after too many failed deliveries.
+    outbox_depth: Annotated[int, msgspec.Meta(ge=0)] = 0
+    telemetry_thinned_total: Annotated[int, msgspec.Meta(ge=0)] = 0
+    undeliverable_total: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
 class Downtime(_DevicePayload):
@@ -203,12 +210,19 @@ class Command(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     args: dict[str, Any] = {}
 
 
+SeqRange = tuple[Seq, Seq]
+
+
 class StoredAck(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Server to device: every seq up to stored_seq is committed to storage."""
+    """Server to device: these seqs (inclusive ranges) are committed to storage.
+
+    Ranges, not a high-water mark: with several workers sharing the load,
+    one device's messages commit in different batches in any order.
+    """
 
     v: int
     ts: float
-    stored_seq: Seq
+    ranges: Annotated[list[SeqRange], msgspec.Meta(max_length=10_000)]
 
 
 PAYLOAD_TYPES: dict[Family, type[msgspec.Struct]] = {

@@ -87,20 +87,13 @@ def _convert(kind: type[T], raw: dict[str, Any]) -> T:
         try:
             msgspec.convert(raw[name], field.type, strict=False)
         except msgspec.ValidationError as error:
-            if _is_struct(field.type):
-                errors.append(_describe(name, raw[name], error))
-            else:
-                errors.append(SettingError(name, raw[name], _PATH_IN_MESSAGE.sub("", str(error))))
+            errors.append(_describe(name, raw[name], error))
     if not errors:
         try:
             return msgspec.convert(raw, kind, strict=False)
         except msgspec.ValidationError as error:
             errors.append(_describe("", raw, error))
     raise SettingsError(errors)
-
-
-def _is_struct(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)
 
 
 def _describe(section: str, raw: Any, error: msgspec.ValidationError) -> SettingError:
@@ -110,14 +103,22 @@ def _describe(section: str, raw: Any, error: msgspec.ValidationError) -> Setting
     parts = [part for part in re.split(r"[.\[\]]", match.group("path")) if part] if match else []
     value: Any = raw
     for part in parts:
-        value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
+        value = _child(value, part)
     unknown = re.match(r"Object contains unknown field `(?P<name>[^`]+)`", reason)
     if unknown:
         parts.append(unknown.group("name"))
-        value = value.get(unknown.group("name"), _MISSING) if isinstance(value, dict) else _MISSING
+        value = _child(value, unknown.group("name"))
         reason = "unknown setting"
     key = ".".join([p for p in [section, *parts] if p])
     return SettingError(key or "(top level)", value, reason)
+
+
+def _child(value: Any, part: str) -> Any:
+    if isinstance(value, dict):
+        return value.get(part, _MISSING)
+    if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        return value[int(part)]
+    return _MISSING
 
 
 def check_config_report(errors: list[SettingError]) -> str:

@@ -1,8 +1,13 @@
 """The MQTT topic namespace: the only place topic strings are built or parsed.
 
-Every topic is ``<prefix>/<device_id>/<family>``. The device id sits at the
-second level so that one Mosquitto ``pattern`` ACL line (``<prefix>/%u/#``)
-confines each device to its own subtree.
+Device to server: ``<prefix>/<device_id>/<family>`` (three levels).
+Server to device: ``<prefix>/<device_id>/<family>/down`` (four levels).
+
+The device id sits at the second level, so two Mosquitto ``pattern`` ACL
+lines confine every device to its own subtree. The extra level on the way
+down keeps the fleet's subscription (``<prefix>/+/+``) from receiving its
+own commands and acks, while still catching any unknown family a device
+publishes; and the ACL lets devices write only three-level topics.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class Family(enum.Enum):
 
 
 FAMILY_BY_LEVEL = {family.value: family for family in Family}
+DOWN = "down"
 
 
 class TopicError(ValueError):
@@ -64,7 +70,8 @@ class DeviceTopic:
     family: Family
 
     def __str__(self) -> str:
-        return f"{self.prefix}/{self.device_id}/{self.family.value}"
+        base = f"{self.prefix}/{self.device_id}/{self.family.value}"
+        return f"{base}/{DOWN}" if self.family.direction is Direction.SERVER_TO_DEVICE else base
 
 
 def validate_device_id(device_id: str) -> str:
@@ -90,9 +97,9 @@ def device_topic(prefix: str, device_id: str, family: Family) -> str:
 def parse_topic(prefix: str, topic: str) -> DeviceTopic:
     """Parse an incoming topic, raising TopicError with a reason code."""
     levels = topic.split("/")
-    if len(levels) != 3:
+    if len(levels) not in (3, 4) or (len(levels) == 4 and levels[3] != DOWN):
         raise TopicError("bad_topic", f"expected {prefix}/<device>/<family>, got {topic!r}")
-    got_prefix, device_id, level = levels
+    got_prefix, device_id, level = levels[:3]
     if got_prefix != prefix:
         raise TopicError("bad_topic", f"prefix {got_prefix!r} is not {prefix!r}")
     if not DEVICE_ID_PATTERN.match(device_id):
@@ -100,6 +107,9 @@ def parse_topic(prefix: str, topic: str) -> DeviceTopic:
     family = FAMILY_BY_LEVEL.get(level)
     if family is None:
         raise TopicError("unknown_family", f"unknown topic family {level!r}")
+    downward = len(levels) == 4
+    if downward != (family.direction is Direction.SERVER_TO_DEVICE):
+        raise TopicError("wrong_direction", f"{level!r} does not travel that way in {topic!r}")
     return DeviceTopic(prefix, device_id, family)
 
 
@@ -118,9 +128,14 @@ def device_subscriptions(prefix: str, device_id: str) -> list[str]:
     ]
 
 
-def device_acl_pattern(prefix: str) -> str:
-    """The Mosquitto ACL pattern that confines a device (username = device id)."""
-    return f"{validate_prefix(prefix)}/%u/#"
+def device_acl_patterns(prefix: str) -> list[tuple[str, str]]:
+    """Mosquitto ACL patterns (access, topic) confining a device (username = device id).
+
+    A device writes only three-level topics in its own subtree and reads
+    only what the server sends down to it.
+    """
+    validate_prefix(prefix)
+    return [("write", f"{prefix}/%u/+"), ("read", f"{prefix}/%u/+/{DOWN}")]
 
 
 def fleet_acl_topic(prefix: str) -> str:

@@ -39,7 +39,7 @@ def test_agent_refuses_an_invalid_device_id(tmp_path):
     password = tmp_path / "password"
     password.write_text("secret")
     config = tmp_path / "agent.toml"
-    config.write_text(f'device_id = "Bad/Id"\n[broker]\npassword_file = "{password}"\n')
+    config.write_text(f'[[printers]]\ndevice_id = "Bad/Id"\npassword_file = "{password}"\n')
     result = subprocess.run([sys.executable, "-m", "printfleet_agent.cli", "--config",
                              str(config), "--check-config"], capture_output=True, text=True,
                             timeout=60)

@@ -65,6 +65,10 @@ def test_device_reads_and_writes_only_its_own_subtree(broker, devices, context):
     a.publish(device_topic(prefix, "device-a", Family.JOB), b'{"own": true}')
     wait_until(lambda: f"{prefix}/device-a/job" in fleet.topics(), 5, "A's own job topic")
 
+    # A cannot forge a command to itself, nor publish below its three-level topics.
+    a.publish(a_command, b'{"forged": "command"}')
+    a.publish(f"{prefix}/device-a/telemetry/extra", b'{"deep": true}')
+
     # The fleet can command A, and A receives its own command.
     fleet.publish(a_command, b'{"cmd": 1}')
     wait_until(lambda: a_command in a.topics(), 5, "A to receive its command")
@@ -72,7 +76,10 @@ def test_device_reads_and_writes_only_its_own_subtree(broker, devices, context):
 
     assert f"{prefix}/device-b/job" not in fleet.topics()
     assert [t for t in a.topics() if "device-b" in t] == []
-    assert a_command in a.topics()
+    with a.lock:  # overlapping subscriptions may deliver a message more than once
+        commands = {m.payload for m in a.messages if m.topic == a_command}
+    assert commands == {b'{"cmd": 1}'}, "only the fleet's command, not A's forgery"
+    assert f"{prefix}/device-a/telemetry/extra" not in fleet.topics()
     assert all(t.startswith(f"{prefix}/device-a/") for t in a.topics())
     for client in (a, b, fleet):
         client.close()

@@ -1,0 +1,292 @@
+"""The OctoPrint backend: a printer the agent reaches through OctoPrint's REST API and push socket.
+
+Job events come from OctoPrint's push socket, not from polling. Polling
+/api/printer at the telemetry rate only samples state: a pause shorter
+than the interval, or a short print that starts and ends between two
+polls, leaves no trace, and a cancel and a failure both end in
+"Operational" with partial progress, told apart only by guesswork.
+OctoPrint's own events (PrintStarted, PrintPaused, PrintResumed,
+PrintDone, PrintCancelled, PrintFailed with its error text) name each
+transition exactly, whoever caused it: Printfleet, OctoPrint's UI or API,
+or the printer's SD card. The socket needs a WebSocket client; a small one
+on the standard library (websocket.py) does, since the agent takes no new
+dependencies. Gaps in the stream (agent start, socket reconnects) are
+closed by reconciling with /api/printer and /api/job once the socket is
+live again. `poll` stays on REST: it is cheap, and its answer is
+authoritative even while the socket reconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from printfleet_protocol.payloads import JobOrigin, OctoPrintFacts, OctoPrintPlugin, PrinterState
+
+from ..base import JobEventRecord, PrinterError, PrinterFacts, PrinterSnapshot
+from . import facts as octoprint_facts
+from .jobs import JobTracker
+from .push import PushListener
+from .rest import (
+    OctoPrintAuthError,
+    OctoPrintError,
+    OctoPrintHttpError,
+    OctoPrintRest,
+    OctoPrintUnreachable,
+    file_path,
+)
+from .state import job_status_from, link_is_closed, snapshot_from, state_from_connection
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_FIRMWARE = "unknown"
+
+
+@dataclass(frozen=True)
+class OctoPrintSettings:
+    base_url: str = "http://127.0.0.1:5000"
+    api_key: str = ""
+    # Every REST request but uploads; also the push socket's connect timeout.
+    request_timeout_s: float = 5.0
+    upload_timeout_s: float = 300.0
+    # poll() reads OctoPrint at most this often; calls in between reuse the last answer.
+    poll_interval_s: float = 1.0
+    # connect() waits this long for the push socket before going on without it.
+    link_timeout_s: float = 10.0
+    # The push socket's first reconnect delay; it doubles up to 30 s while down.
+    reconnect_delay_s: float = 1.0
+    # A push socket quiet this long is pinged, and dropped if still quiet as long again.
+    idle_timeout_s: float = 30.0
+    # Ask OctoPrint to connect to the printer on connect() if it is not.
+    connect_printer: bool = True
+    # The serial port and baud rate for that; None lets OctoPrint use its own defaults.
+    printer_port: str | None = None
+    printer_baudrate: int | None = None
+
+
+class OctoPrintPrinter:
+    """Implements PrinterBackend on a running OctoPrint."""
+
+    def __init__(self, settings: OctoPrintSettings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._rest = OctoPrintRest(settings.base_url, settings.api_key, settings.request_timeout_s)
+        # Guards the tracker and the Z reading, shared with the push thread.
+        self._lock = threading.Lock()
+        self._events_arrived = threading.Condition(self._lock)
+        self._tracker = JobTracker()
+        self._z_mm: float | None = None
+        self._listener: PushListener | None = None
+        self._last_read: tuple[float, PrinterSnapshot] | None = None
+        self._unreachable_logged = False
+
+    # PrinterBackend
+
+    def connect(self) -> None:
+        version = self._version()
+        logger.info("connected to %s at %s", version.get("text", "OctoPrint"), self.settings.base_url)
+        if self.settings.connect_printer:
+            self._connect_printer()
+        if self._listener is None:
+            self._listener = PushListener(
+                self._rest, self._on_push, self._reconcile, self.settings.request_timeout_s,
+                self.settings.reconnect_delay_s, self.settings.idle_timeout_s, self._clock)
+            self._listener.start()
+        if not self._listener.wait_linked(self.settings.link_timeout_s):
+            logger.warning("OctoPrint's push socket is not live yet (%s); job events will follow "
+                           "once it is", self._listener.last_error or "no answer")
+
+    def disconnect(self) -> None:
+        """Stop listening; OctoPrint stays connected to its printer (a print may be running)."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
+        self._last_read = None
+
+    def poll(self, now: float) -> PrinterSnapshot:
+        if self._listener is None:
+            return PrinterSnapshot(PrinterState.DISCONNECTED)
+        if self._last_read is not None and 0 <= now - self._last_read[0] < self.settings.poll_interval_s:
+            return self._last_read[1]
+        snapshot = self._read_snapshot()
+        self._last_read = (now, snapshot)
+        return snapshot
+
+    def drain_events(self) -> list[JobEventRecord]:
+        with self._lock:
+            return self._tracker.drain()
+
+    def wait_for_events(self, timeout_s: float) -> bool:
+        """Block until job events are waiting to be drained; False on timeout."""
+        with self._events_arrived:
+            return self._events_arrived.wait_for(self._tracker.has_events, timeout_s)
+
+    def facts(self) -> PrinterFacts:
+        version = self._version()
+        plugins = self._plugins()
+        mesh = None
+        if any(plugin.key == octoprint_facts.BED_VISUALIZER for plugin in plugins):
+            mesh = self._optional("/api/settings", octoprint_facts.bed_mesh_from)
+        firmware = self._optional("/api/system/info", octoprint_facts.firmware_from)
+        return PrinterFacts(
+            firmware_name=firmware or UNKNOWN_FIRMWARE, bed_mesh=mesh,
+            octoprint=OctoPrintFacts(version=str(version.get("server", "unknown")), plugins=plugins))
+
+    def start_print(self, file_name: str, origin: JobOrigin, now: float,
+                    command_transaction: str | None = None,
+                    local_path: Path | None = None) -> str:
+        if self._listener is None:
+            raise PrinterError("not connected to OctoPrint")
+        if local_path is not None:
+            location, path = "local", self._upload(file_name, local_path)
+        else:
+            location, path = self._locate(file_name)
+        # Announced before asking, as OctoPrint's PrintStarted may beat the answer.
+        with self._lock:
+            job_id = self._tracker.expect(location, path, file_name, origin, command_transaction, now)
+        try:
+            self._rest.post(file_path(location, path), {"command": "select", "print": True})
+        except OctoPrintError:
+            with self._lock:
+                self._tracker.forget(job_id)
+            raise
+        return job_id
+
+    def pause(self, now: float) -> None:
+        self._rest.post("/api/job", {"command": "pause", "action": "pause"})
+
+    def resume(self, now: float) -> None:
+        self._rest.post("/api/job", {"command": "pause", "action": "resume"})
+
+    def cancel(self, now: float) -> None:
+        self._rest.post("/api/job", {"command": "cancel"})
+
+    def send_gcode(self, lines: list[str]) -> list[str]:
+        """Queue G-code on OctoPrint; it answers no replies (they show in its terminal)."""
+        self._rest.post("/api/printer/command", {"commands": lines})
+        return []
+
+    # Connecting
+
+    def _version(self) -> dict[str, Any]:
+        try:
+            answer = self._rest.get("/api/version")
+        except OctoPrintAuthError as error:
+            raise OctoPrintAuthError(
+                f"OctoPrint at {self.settings.base_url} refused the API key: {error}") from None
+        if not isinstance(answer, dict) or "server" not in answer:
+            raise OctoPrintError(f"{self.settings.base_url} does not answer like OctoPrint: {answer!r}")
+        return answer
+
+    def _connect_printer(self) -> None:
+        current = (self._rest.get("/api/connection") or {}).get("current", {})
+        if not link_is_closed(str(current.get("state", ""))):
+            return
+        request: dict[str, Any] = {"command": "connect"}
+        if self.settings.printer_port:
+            request["port"] = self.settings.printer_port
+        if self.settings.printer_baudrate:
+            request["baudrate"] = self.settings.printer_baudrate
+        logger.info("asking OctoPrint to connect to its printer (was %s)", current.get("state"))
+        self._rest.post("/api/connection", request)
+
+    # The push thread's side
+
+    def _on_push(self, kind: str, body: Any, received_at: float) -> None:
+        if not isinstance(body, dict):
+            return
+        with self._lock:
+            if kind == "event":
+                self._tracker.handle_event(str(body.get("type")), body.get("payload"), received_at)
+                if self._tracker.has_events():
+                    self._events_arrived.notify_all()
+            elif kind in ("current", "history"):
+                z = body.get("currentZ")
+                self._z_mm = float(z) if isinstance(z, int | float) else None
+
+    def _reconcile(self) -> None:
+        """Catch up on what happened while the push socket was down."""
+        printer = self._printer_or_none()
+        job = self._rest.get("/api/job") if printer is not None else None
+        status = job_status_from(printer or {}, job)
+        with self._lock:
+            self._tracker.reconcile(status, self._clock())
+            if self._tracker.has_events():
+                self._events_arrived.notify_all()
+
+    # Reading
+
+    def _read_snapshot(self) -> PrinterSnapshot:
+        try:
+            printer = self._printer_or_none()
+            if printer is None:
+                current = (self._rest.get("/api/connection") or {}).get("current", {})
+                return PrinterSnapshot(state_from_connection(str(current.get("state", ""))))
+            snapshot = snapshot_from(printer, None, None, None)
+            job = None
+            if snapshot.state in (PrinterState.PRINTING, PrinterState.PAUSED):
+                job = self._rest.get("/api/job")
+        except OctoPrintError as error:
+            if not self._unreachable_logged:
+                logger.warning("cannot read OctoPrint: %s", error)
+                self._unreachable_logged = True
+            return PrinterSnapshot(PrinterState.DISCONNECTED)
+        self._unreachable_logged = False
+        with self._lock:
+            job_id, z_mm = self._tracker.active_job_id, self._z_mm
+        return snapshot_from(printer, job, job_id, z_mm)
+
+    def _printer_or_none(self) -> dict[str, Any] | None:
+        """/api/printer, or None while OctoPrint has no operational printer (HTTP 409)."""
+        try:
+            return self._rest.get("/api/printer?exclude=sd")
+        except OctoPrintHttpError as error:
+            if error.status == 409:
+                return None
+            raise
+
+    def _plugins(self) -> list[OctoPrintPlugin]:
+        try:
+            return octoprint_facts.plugins_from(self._rest.get("/plugin/pluginmanager/plugins"))
+        except (OctoPrintAuthError, OctoPrintHttpError) as error:
+            # Needs the plugin manager's "manage" permission; a plain user's key may list only.
+            logger.info("full plugin list unavailable (%s); asking for versions only", error)
+        answer = self._optional("/plugin/pluginmanager/plugins/versions", lambda answer: answer)
+        return octoprint_facts.plugins_from_versions(answer) if isinstance(answer, dict) else []
+
+    def _optional(self, path: str, read: Callable[[Any], Any]) -> Any:
+        """Read one optional fact; None (logged) when OctoPrint will not give it."""
+        try:
+            return read(self._rest.get(path))
+        except (OctoPrintAuthError, OctoPrintHttpError, OctoPrintUnreachable) as error:
+            logger.info("OctoPrint fact %s unavailable: %s", path, error)
+            return None
+
+    # Files
+
+    def _upload(self, file_name: str, local_path: Path) -> str:
+        """Upload to OctoPrint's local storage; return the path OctoPrint stored it under."""
+        answer = self._rest.upload("/api/files/local", Path(file_name).name, local_path, {},
+                                   timeout_s=self.settings.upload_timeout_s)
+        stored = (answer or {}).get("files", {}).get("local", {})
+        path = stored.get("path") or stored.get("name")
+        if not path:
+            raise OctoPrintError(f"OctoPrint's upload answer names no file: {answer!r}")
+        return str(path)
+
+    def _locate(self, file_name: str) -> tuple[str, str]:
+        """Find a file OctoPrint already has: its local storage first, then the SD card."""
+        for location in ("local", "sdcard"):
+            try:
+                answer = self._rest.get(file_path(location, file_name))
+            except OctoPrintHttpError as error:
+                if error.status == 404:
+                    continue
+                raise
+            return location, str((answer or {}).get("path") or file_name)
+        raise PrinterError(f"OctoPrint has no file {file_name!r} (looked in local storage and SD)")
