@@ -73,6 +73,22 @@ class PrinterRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingDevice:
+    """A device that registered for pairing and waits for its owner."""
+
+    id: int
+    device_id: str
+    public_ip: str
+    hostname: str
+    agent_version: str
+    created_at: float
+    expires_at: float
+    claimed_by: int | None
+    credentials_json: str | None
+    collected_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class RejectRow:
     received_at: float
     topic: str
@@ -123,6 +139,43 @@ class SyncStore(Protocol):
     def broker_credentials(self) -> list[tuple[str, str]]:
         """(username, hash) of every device that may connect."""
         ...
+
+    def device_password_hash(self, device_id: str) -> str | None:
+        """The active MQTT password hash of a device, None if unknown or revoked."""
+        ...
+
+    # Pairing
+    def add_pending_device(self, device_id: str, code_hash: str, poll_token_hash: str,
+                           public_ip: str, hostname: str, agent_version: str, now: float,
+                           expires_at: float) -> None: ...
+
+    def pending_by_token(self, poll_token_hash: str) -> PendingDevice | None: ...
+
+    def pending_by_code(self, code_hash: str, now: float) -> PendingDevice | None:
+        """An unexpired, unclaimed device with this code."""
+        ...
+
+    def pending_from_ip(self, public_ip: str, now: float) -> list[PendingDevice]: ...
+
+    def count_pending_from_ip(self, public_ip: str, since: float) -> int: ...
+
+    def claim_pending(self, pending_id: int, user_id: int, now: float) -> bool:
+        """Mark claimed by a user; False if someone was faster."""
+        ...
+
+    def park_pending_credentials(self, pending_id: int, credentials_json: str) -> None:
+        """Keep a claimed device's credentials until it collects them."""
+        ...
+
+    def take_pending_credentials(self, pending_id: int, now: float) -> str | None:
+        """Hand out parked credentials once, erasing them."""
+        ...
+
+    def record_pairing_failure(self, user_id: int, now: float) -> None: ...
+
+    def count_pairing_failures(self, user_id: int, since: float) -> int: ...
+
+    def delete_expired_pending(self, now: float) -> int: ...
 
     # Reads
     def printers_for_user(self, user_id: int) -> list[PrinterRow]: ...

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, current_app, request, session
 
 logger = logging.getLogger(__name__)
 
@@ -14,6 +16,15 @@ FIELD_NAME = "csrf_token"
 HEADER_NAME = "X-CSRF-Token"
 _SESSION_KEY = "csrf_token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+F = TypeVar("F", bound=Callable)
+
+
+def csrf_exempt(view: F) -> F:
+    """Mark a view that browsers never call with cookies (device endpoints)."""
+    view._csrf_exempt = True  # type: ignore[attr-defined]
+    return view
 
 
 def csrf_token() -> str:
@@ -28,6 +39,9 @@ def csrf_token() -> str:
 def check_csrf() -> None:
     """Abort with 400 unless an unsafe request carries the session's token."""
     if request.method in _SAFE_METHODS:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "_csrf_exempt", False):
         return
     expected = session.get(_SESSION_KEY)
     sent = request.form.get(FIELD_NAME) or request.headers.get(HEADER_NAME)

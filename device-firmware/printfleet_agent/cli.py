@@ -8,13 +8,23 @@ import json
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 
 from printfleet_protocol.settings import SettingsError, check_config_report
 
 from . import __version__
-from .runtime import AgentConfigError, build_devices, run_devices
-from .settings import AgentSettings, load
+from .pairing import (
+    PairingClient,
+    PairingFailed,
+    Registration,
+    pair,
+    paired_device_id,
+    store_credentials,
+    with_paired_identities,
+)
+from .runtime import AgentConfigError, build_backend, build_devices, read_secret, run_devices
+from .settings import AgentSettings, PrinterConfig, load
 from .status import STATUS_FILE, render
 
 DEFAULT_CONFIG = Path("/etc/printfleet-agent/agent.toml")
@@ -36,8 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     if command == "status":
         return _status(settings, args.json)
     try:
-        devices = build_devices(settings)
-    except AgentConfigError as error:
+        if command == "pair":
+            return _pair(settings, args.printer)
+        if command == "rotate-credentials":
+            return _rotate(settings, args.printer)
+        if not args.check_config:
+            _pair_unpaired(settings)
+        devices = build_devices(with_paired_identities(settings))
+    except (AgentConfigError, PairingFailed) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.check_config:
@@ -57,9 +73,14 @@ def _parser() -> argparse.ArgumentParser:
                     "offline. Settings come from a TOML file (see agent.sample.toml; default "
                     f"{DEFAULT_CONFIG}) and PRINTFLEET_AGENT_* environment variables "
                     "(PRINTFLEET_AGENT_BROKER__HOST overrides [broker] host).")
-    parser.add_argument("command", nargs="?", choices=["run", "status"],
-                        help="run (default): run the agent; status: show connectivity "
-                             "(network → broker → auth → printer link), outbox and last errors")
+    parser.add_argument("command", nargs="?",
+                        choices=["run", "status", "pair", "rotate-credentials"],
+                        help="run (default): run the agent, pairing unpaired printers first; "
+                             "status: connectivity (network → broker → auth → printer link), "
+                             "outbox and last errors; pair: (re-)pair a printer with the server; "
+                             "rotate-credentials: replace a printer's MQTT password")
+    parser.add_argument("--printer", type=int, default=0, metavar="N",
+                        help="pair / rotate-credentials: which [[printers]] entry (default 0)")
     parser.add_argument("--config", type=Path, help="agent settings file (TOML)")
     parser.add_argument("--check-config", action="store_true",
                         help="validate the settings, print every error, and exit")
@@ -75,6 +96,48 @@ async def _run(settings: AgentSettings, devices: list) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await run_devices(devices, stop, settings.data_path)
+
+
+def _show_code(code: str, printer: PrinterConfig, registration: Registration) -> None:
+    """Show the pairing code everywhere a person might look."""
+    minutes = max(1, round((registration.expires_at - time.time()) / 60))
+    message = (f"Pairing code for {printer.name}: {code}  — type it in Printfleet "
+               f"(Printers → Add a printer) within {minutes} minutes")
+    logging.getLogger(__name__).info("%s", message)
+    print(message, file=sys.stderr, flush=True)
+    try:
+        backend = build_backend(printer)
+        backend.connect()
+        backend.send_gcode([f"M117 Printfleet code {code}"])  # the printer's own display
+        backend.disconnect()
+    except Exception as error:  # showing it on the printer is a courtesy
+        logging.getLogger(__name__).info("could not show the code on the printer: %s", error)
+
+
+def _pair(settings: AgentSettings, index: int) -> int:
+    if not 0 <= index < len(settings.printers):
+        raise AgentConfigError(f"--printer {index}: there are {len(settings.printers)} printers")
+    device_id = pair(settings, index, PairingClient(settings.server.url), _show_code)
+    print(f"paired printer {index} as {device_id}", file=sys.stderr)
+    return 0
+
+
+def _pair_unpaired(settings: AgentSettings) -> None:
+    """Pair every printer that has no identity yet (blocks until each is claimed)."""
+    for index, printer in enumerate(settings.printers):
+        if not printer.device_id and paired_device_id(settings, index) is None:
+            _pair(settings, index)
+
+
+def _rotate(settings: AgentSettings, index: int) -> int:
+    resolved = with_paired_identities(settings)
+    printer = resolved.printers[index]
+    path = resolved.password_path(printer)
+    new = PairingClient(settings.server.url).rotate(printer.device_id,
+                                                    read_secret(path, "password_file"))
+    store_credentials(resolved, index, printer.device_id, new)
+    print(f"new credentials stored in {path}; restart the agent to use them", file=sys.stderr)
+    return 0
 
 
 def _status(settings: AgentSettings, as_json: bool) -> int:

@@ -57,6 +57,11 @@ class CommandHandler:
         except (PrinterError, DownloadError, KeyError, ValueError, TypeError) as error:
             await self._ack(command.transaction, AckStatus.FAILED, None, _reason(error))
             return
+        except Exception as error:  # a bug must still produce an answer, never silence
+            logger.exception("command %s failed unexpectedly", command.transaction)
+            await self._ack(command.transaction, AckStatus.FAILED, None,
+                            f"internal error: {type(error).__name__}: {error}")
+            return
         await self._ack(command.transaction, AckStatus.FINISHED, data, None)
 
     async def _run(self, command: Command) -> dict | None:

@@ -289,11 +289,13 @@ class DeviceAgent:
                                args.get("duration_s"))
 
     async def _configure(self, args: dict[str, Any]) -> None:
-        if "downtime_logging" in args:
-            await self.downtime.set_enabled(bool(args["downtime_logging"]))
         unknown = set(args) - {"downtime_logging"}
-        if unknown:
+        if unknown:  # refuse the whole command: nothing half-applied
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        if "downtime_logging" in args:
+            if not isinstance(args["downtime_logging"], bool):
+                raise ValueError("downtime_logging must be true or false")
+            await self.downtime.set_enabled(args["downtime_logging"])
 
     async def _live_camera(self) -> None:
         while True:

@@ -43,7 +43,10 @@ class FileFetcher:
         return await asyncio.to_thread(self._download, url, sha256, size_bytes, target)
 
     def _download(self, url: str, sha256: str, size_bytes: int, target: Path) -> Path:
-        self._directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self._directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DownloadError(f"cannot store downloads in {self._directory}: {error}") from None
         partial = target.with_suffix(".part")
         digest = hashlib.sha256()
         received = 0

@@ -137,8 +137,11 @@ class Outbox:
             seq = await self._next_seq()
             message = build(seq)
             if family in LATEST_ONLY:
-                await db.execute("DELETE FROM outbox WHERE family = ? AND last_sent_at IS NULL",
-                                 (family.value,))
+                cursor = await db.execute(
+                    "DELETE FROM outbox WHERE family = ? AND last_sent_at IS NULL",
+                    (family.value,))
+                if cursor.rowcount:
+                    await self._add_counter(f"{family.value}s_superseded_total", cursor.rowcount)
             await db.execute(
                 "INSERT INTO outbox (seq, family, payload, must_deliver, ts) VALUES (?, ?, ?, ?, ?)",
                 (seq, family.value, encode(message), int(family in MUST_DELIVER),

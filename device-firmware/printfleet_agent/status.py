@@ -42,9 +42,10 @@ async def device_status(device: DeviceAgent) -> dict[str, Any]:
         pending = await device.outbox.pending_by_family()
         thinned = await device.outbox.counter("telemetry_thinned_total")
         undeliverable = await device.outbox.counter("undeliverable_total")
+        superseded = await device.outbox.counter("heartbeats_superseded_total")
         downtime_open = await device.downtime.is_open()
     except (AssertionError, ValueError):  # the outbox is closed (stopping)
-        pending, thinned, undeliverable, downtime_open = {}, 0, 0, False
+        pending, thinned, undeliverable, superseded, downtime_open = {}, 0, 0, 0, False
     return {
         "device_id": device.device_id,
         "connectivity": {
@@ -55,7 +56,8 @@ async def device_status(device: DeviceAgent) -> dict[str, Any]:
             "since": link.connected_since if link.connected else link.disconnected_since,
         },
         "outbox": {"pending": pending, "depth": sum(pending.values()),
-                   "telemetry_thinned_total": thinned, "undeliverable_total": undeliverable},
+                   "telemetry_thinned_total": thinned, "undeliverable_total": undeliverable,
+                   "heartbeats_superseded_total": superseded},
         "downtime_open": downtime_open,
         "last_errors": device.last_errors + ([link.last_error] if link.last_error else []),
     }

@@ -15,6 +15,7 @@ from typing import Any
 from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
 from .connection import connect
+from .pairing import PairingQueries
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ _PRINTER_COLUMNS = """d.device_id, d.name, COALESCE(s.presence, 'offline') AS pr
     s.job_file_name, s.job_status, s.telemetry_ts"""
 
 
-class SqliteSyncStore:
+class SqliteSyncStore(PairingQueries):
     """One connection per thread, so a threaded web server can share the store."""
 
     def __init__(self, path: Path) -> None:
@@ -122,6 +123,12 @@ class SqliteSyncStore:
                 "UPDATE devices SET mqtt_password_hash = ? WHERE device_id = ? "
                 "AND revoked_at IS NULL", (mqtt_password_hash, device_id))
         return cursor.rowcount == 1
+
+    def device_password_hash(self, device_id: str) -> str | None:
+        row = self._conn().execute(
+            "SELECT mqtt_password_hash FROM devices WHERE device_id = ? AND revoked_at IS NULL",
+            (device_id,)).fetchone()
+        return None if row is None else row[0]
 
     def broker_credentials(self) -> list[tuple[str, str]]:
         rows = self._conn().execute(

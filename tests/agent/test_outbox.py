@@ -123,3 +123,9 @@ async def test_may_drop_messages_are_given_up_after_many_sends_must_deliver_neve
     await box.close()
     assert pending == {"job": 1}
     assert undeliverable == 1
+
+
+async def test_superseded_heartbeats_are_counted(outbox):
+    for n in range(4):
+        await outbox.append(Family.HEARTBEAT, heartbeat(float(n)))
+    assert await outbox.counter("heartbeats_superseded_total") == 3

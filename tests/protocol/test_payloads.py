@@ -15,7 +15,10 @@ from printfleet_protocol.payloads import (
     MAX_PAYLOAD_BYTES,
     SUPPORTED_VERSIONS,
     CameraSnapshot,
+    CommandKind,
+    Heartbeat,
     Heater,
+    StoredAck,
     Telemetry,
 )
 from printfleet_protocol.topics import Direction
@@ -35,7 +38,7 @@ MINIMAL: dict[Family, dict[str, Any]] = {
     Family.ACK: {"v": 1, "ts": TS, "seq": 8, "transaction": "cmd-1", "status": "accepted"},
     Family.COMMAND: {"v": 1, "ts": TS, "transaction": "cmd-1", "kind": "pause",
                      "expires_at": TS + 120},
-    Family.STORED: {"v": 1, "ts": TS, "stored_seq": 8},
+    Family.STORED: {"v": 1, "ts": TS, "ranges": [[1, 8]]},
 }
 
 FAMILIES = list(Family)
@@ -176,13 +179,131 @@ INVALID = [
     pytest.param(Family.COMMAND, {"kind": "self_destruct"}, id="unknown-command"),
     pytest.param(Family.COMMAND, {"seq": 1}, id="command-has-no-seq"),
     pytest.param(Family.COMMAND, {"args": ["M104 S0"]}, id="command-args-not-object"),
-    pytest.param(Family.STORED, {"stored_seq": -1}, id="stored-seq-negative"),
+    pytest.param(Family.HEARTBEAT, {"outbox_depth": -1}, id="outbox-depth-negative"),
+    pytest.param(Family.HEARTBEAT, {"telemetry_thinned_total": -1}, id="thinned-negative"),
+    pytest.param(Family.HEARTBEAT, {"undeliverable_total": -1}, id="undeliverable-negative"),
+    pytest.param(Family.HEARTBEAT, {"outbox_depth": 2.5}, id="outbox-depth-float"),
+    pytest.param(Family.HEARTBEAT, {"telemetry_thinned_total": "3"}, id="thinned-string"),
+    pytest.param(Family.HEARTBEAT, {"undeliverable_total": True}, id="undeliverable-bool"),
+    pytest.param(Family.HEARTBEAT, {"outbox_depth": None}, id="outbox-depth-null"),
+    pytest.param(Family.COMMAND, {"kind": "CONFIGURE"}, id="command-kind-case"),
+    pytest.param(Family.STORED, {"stored_seq": 8}, id="stored-seq-is-gone"),
+    pytest.param(Family.STORED, {"seq": 1}, id="stored-has-no-seq"),
+    pytest.param(Family.STORED, {"ranges": [[1]]}, id="range-one-number"),
+    pytest.param(Family.STORED, {"ranges": [[1, 2, 3]]}, id="range-three-numbers"),
+    pytest.param(Family.STORED, {"ranges": [[]]}, id="range-empty"),
+    pytest.param(Family.STORED, {"ranges": [1, 8]}, id="ranges-flat"),
+    pytest.param(Family.STORED, {"ranges": [[1, 8], 9]}, id="ranges-mixed"),
+    pytest.param(Family.STORED, {"ranges": 8}, id="ranges-number"),
+    pytest.param(Family.STORED, {"ranges": None}, id="ranges-null"),
+    pytest.param(Family.STORED, {"ranges": [{"first": 1, "last": 8}]}, id="range-object"),
+    pytest.param(Family.STORED, {"ranges": {"1": 8}}, id="ranges-object"),
+    pytest.param(Family.STORED, {"ranges": [[-1, 8]]}, id="range-first-negative"),
+    pytest.param(Family.STORED, {"ranges": [[1, -8]]}, id="range-last-negative"),
+    pytest.param(Family.STORED, {"ranges": [[1.0, 8]]}, id="range-float"),
+    pytest.param(Family.STORED, {"ranges": [["1", "8"]]}, id="range-strings"),
+    pytest.param(Family.STORED, {"ranges": [[1, None]]}, id="range-open-ended"),
+    pytest.param(Family.STORED, {"ranges": [[True, 8]]}, id="range-bool"),
 ]
 
 
 @pytest.mark.parametrize(("family", "changes"), INVALID)
 def test_invalid(family: Family, changes: dict[str, Any]) -> None:
     assert reason_of(family, payload(family, **changes)) == "invalid"
+
+
+# --- heartbeat: the outbox counters ----------------------------------------
+
+OUTBOX_COUNTERS = ("outbox_depth", "telemetry_thinned_total", "undeliverable_total")
+
+
+def test_heartbeat_outbox_counters_default_to_zero() -> None:
+    heartbeat = decode(Family.HEARTBEAT, payload(Family.HEARTBEAT))
+    assert [getattr(heartbeat, name) for name in OUTBOX_COUNTERS] == [0, 0, 0]
+
+
+def test_heartbeat_outbox_counters_are_optional_ints() -> None:
+    fields = {f.name: f for f in msgspec.structs.fields(Heartbeat)}
+    for name in OUTBOX_COUNTERS:
+        assert not fields[name].required
+        assert fields[name].default == 0
+
+
+def test_heartbeat_carries_outbox_counters() -> None:
+    raw = payload(Family.HEARTBEAT, outbox_depth=12, telemetry_thinned_total=1440,
+                  undeliverable_total=3)
+    heartbeat = decode(Family.HEARTBEAT, raw)
+    assert (heartbeat.outbox_depth, heartbeat.telemetry_thinned_total,
+            heartbeat.undeliverable_total) == (12, 1440, 3)
+    assert decode(Family.HEARTBEAT, encode(heartbeat)) == heartbeat
+
+
+def test_heartbeat_counters_accept_large_totals() -> None:
+    heartbeat = decode(Family.HEARTBEAT, payload(Family.HEARTBEAT, telemetry_thinned_total=2**40))
+    assert heartbeat.telemetry_thinned_total == 2**40
+
+
+# --- stored: seq ranges -----------------------------------------------------
+
+@pytest.mark.parametrize(("ranges", "expected"), [
+    pytest.param([[0, 0]], [(0, 0)], id="seq-zero"),
+    pytest.param([[7, 7]], [(7, 7)], id="single-seq"),
+    pytest.param([[48190, 48214], [48220, 48220]], [(48190, 48214), (48220, 48220)],
+                 id="two-ranges"),
+    pytest.param([[48220, 48220], [48190, 48214]], [(48220, 48220), (48190, 48214)],
+                 id="any-order"),
+    pytest.param([[0, 2**64 - 1]], [(0, 2**64 - 1)], id="largest-seq"),
+])
+def test_stored_ranges_decode_as_inclusive_pairs(ranges: list, expected: list) -> None:
+    ack = decode(Family.STORED, payload(Family.STORED, ranges=ranges))
+    assert type(ack) is StoredAck
+    assert ack.ranges == expected
+
+
+def test_stored_ranges_encode_as_json_pairs() -> None:
+    ack = StoredAck(v=1, ts=TS, ranges=[(48190, 48214), (48220, 48220)])
+    assert msgspec.json.decode(encode(ack))["ranges"] == [[48190, 48214], [48220, 48220]]
+    assert decode(Family.STORED, encode(ack)) == ack
+
+
+def test_stored_ranges_are_required() -> None:
+    assert reason_of(Family.STORED, without(Family.STORED, "ranges")) == "invalid"
+
+
+def test_stored_range_count_is_bounded() -> None:
+    many = [[seq, seq] for seq in range(0, 20_000, 2)]
+    assert len(decode(Family.STORED, payload(Family.STORED, ranges=many)).ranges) == 10_000
+    too_many = [*many, [20_001, 20_001]]
+    assert reason_of(Family.STORED, payload(Family.STORED, ranges=too_many)) == "invalid"
+
+
+# --- commands ---------------------------------------------------------------
+
+def test_command_kinds() -> None:
+    assert {kind.value for kind in CommandKind} == {
+        "start_print", "pause", "resume", "cancel", "send_gcode", "connect", "disconnect",
+        "camera_live", "configure",
+    }
+
+
+@pytest.mark.parametrize("kind", list(CommandKind), ids=lambda k: k.value)
+def test_every_command_kind_decodes(kind: CommandKind) -> None:
+    command = decode(Family.COMMAND, payload(Family.COMMAND, kind=kind.value))
+    assert command.kind is kind
+
+
+@pytest.mark.parametrize(("kind", "args"), [
+    pytest.param("configure", {"downtime_logging": True}, id="configure"),
+    pytest.param("camera_live", {"enabled": True, "interval_s": 0.5, "duration_s": 600.0},
+                 id="camera-live"),
+    pytest.param("camera_live", {"enabled": False}, id="camera-live-off"),
+    pytest.param("start_print", {"file_name": "cube.gcode"}, id="start-print-on-printer"),
+    pytest.param("start_print", {"file_name": "cube.gcode", "url": "https://fleet.example/f/1",
+                                 "sha256": "ab" * 32, "size_bytes": 1024}, id="start-print-url"),
+])
+def test_command_args_are_carried_as_sent(kind: str, args: dict[str, Any]) -> None:
+    command = decode(Family.COMMAND, payload(Family.COMMAND, kind=kind, args=args))
+    assert command.args == args
 
 
 def test_deeply_nested_free_form_data_is_malformed() -> None:
