@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import msgspec
+
 from printfleet_protocol.settings import SettingsError, check_config_report
 
 from . import __version__
@@ -50,17 +52,13 @@ def main(argv: list[str] | None = None) -> int:
             return _pair(settings, args.printer)
         if command == "rotate-credentials":
             return _rotate(settings, args.printer)
-        if not args.check_config:
-            _pair_unpaired(settings)
+        if args.check_config:
+            return _check(settings)
+        _pair_unpaired(settings)
         devices = build_devices(with_paired_identities(settings))
     except (AgentConfigError, PairingFailed) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.check_config:
-        print(f"configuration OK: {len(devices)} printer(s) "
-              f"({', '.join(d.device_id for d in devices)}) -> "
-              f"{settings.broker.host}:{settings.broker.port}")
-        return 0
     asyncio.run(_run(settings, devices))
     return 0
 
@@ -96,6 +94,19 @@ async def _run(settings: AgentSettings, devices: list) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await run_devices(devices, stop, settings.data_path)
+
+
+def _check(settings: AgentSettings) -> int:
+    """Validate what can be validated; unpaired printers are fine (they pair on start)."""
+    resolved = with_paired_identities(settings)
+    paired = msgspec.structs.replace(
+        resolved, printers=[p for p in resolved.printers if p.device_id])
+    devices = build_devices(paired)
+    unpaired = len(resolved.printers) - len(paired.printers)
+    print(f"configuration OK: {len(devices)} paired printer(s) "
+          f"({', '.join(d.device_id for d in devices) or 'none'}), {unpaired} to pair with "
+          f"{settings.server.url} on start; broker {settings.broker.host}:{settings.broker.port}")
+    return 0
 
 
 def _show_code(code: str, printer: PrinterConfig, registration: Registration) -> None:
