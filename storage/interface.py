@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from printfleet_protocol import Family
 
+from .jobs import JobRecord
+
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
@@ -181,6 +183,10 @@ class SyncStore(Protocol):
     def printers_for_user(self, user_id: int) -> list[PrinterRow]: ...
 
     def fleet_overview(self) -> list[PrinterRow]: ...
+
+    def jobs_for_device(self, device_id: str) -> list[JobRecord]:
+        """One record per print, rebuilt from the device's job events."""
+        ...
 
     def recent_rejects(self, limit: int = 100) -> list[RejectRow]: ...
 

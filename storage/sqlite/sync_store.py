@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
+from ..jobs import JobRecord, build_job_records
 from ..migrations import migrations_for
 from .connection import connect
 from .pairing import PairingQueries
@@ -149,6 +150,9 @@ class SqliteSyncStore(PairingQueries):
             f"SELECT {_PRINTER_COLUMNS} FROM devices d LEFT JOIN device_state s "
             "USING (device_id) WHERE d.revoked_at IS NULL ORDER BY d.name, d.device_id")
         return [_printer_row(row) for row in rows]
+
+    def jobs_for_device(self, device_id: str) -> list[JobRecord]:
+        return build_job_records(self.table_rows("job_events", device_id))
 
     def recent_rejects(self, limit: int = 100) -> list[RejectRow]:
         rows = self._conn().execute(

@@ -71,6 +71,10 @@ async def test_a_print_is_stored_and_commands_are_acknowledged(broker, worker, s
     assert any(row["printer_state"] == "printing"
                for row in store.table_rows("telemetry", "printer-sim"))
     assert depth <= 2, f"the outbox kept {depth} confirmed messages"
+    (job,) = store.jobs_for_device("printer-sim")
+    assert (job.outcome, job.pause_count, job.progress_pct) == ("finished", 1, 100.0)
+    assert job.started_at < job.ended_at and job.paused_s > 0
+    assert job.command_transaction == "t-start" and job.origin == "printfleet"
     await eventually(lambda: store.printers_for_user(owner)[0].presence == "stopped", 10,
                      "a clean shutdown to say so")
 
