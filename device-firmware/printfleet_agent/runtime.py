@@ -42,6 +42,13 @@ def build_backend(printer: PrinterConfig) -> PrinterBackend:
             job_duration_s=sim.job_duration_s, fail_probability=sim.fail_probability,
             auto_start_after_s=sim.auto_start_after_s,
             heater_time_constant_s=sim.heater_time_constant_s, seed=sim.seed))
+    if printer.backend == "serial":
+        from .printers.serial import SerialPrinter, SerialPrinterSettings
+
+        serial = printer.serial
+        return SerialPrinter(SerialPrinterSettings(
+            port=serial.port, baudrate=serial.baudrate, inflight_lines=serial.inflight_lines,
+            bed_size_mm=serial.bed_size_mm))
     raise AgentConfigError(f"printers.backend: {printer.backend!r} is not available in this build")
 
 

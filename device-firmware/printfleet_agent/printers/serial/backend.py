@@ -8,11 +8,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from printfleet_protocol.payloads import BedMesh, JobEventKind, JobOrigin, PrinterState
+from printfleet_protocol.payloads import JobEventKind, JobOrigin, PrinterState
 
 from ..base import HeaterReading, JobEventRecord, PrinterError, PrinterFacts, PrinterSnapshot
-from .bedmesh import parse_bed_mesh
-from .firmware import Capability, FirmwareInfo
 from .gcode import strip_comment
 from .jobs import JobTracker
 from .link import PrinterLink
@@ -20,6 +18,7 @@ from .protocol import Pending
 from .replies import (
     FirmwareError,
     FirmwareStart,
+    HostAction,
     Ok,
     Reply,
     SdDone,
@@ -30,6 +29,7 @@ from .replies import (
 )
 from .settings import SerialPrinterSettings
 from .streamer import JobStreamer
+from .survey import FirmwareSurvey
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +49,9 @@ class SerialPrinter:
         self._changed = threading.Condition(self._lock)
         self._link = PrinterLink(settings, self, self._lock)
         self._jobs = JobTracker()
+        self._survey = FirmwareSurvey(settings, self._link.submit, self._surveyed)
         self._heaters: dict[str, HeaterReading] = {}
-        self._firmware: FirmwareInfo | None = None
-        self._capabilities: dict[str, bool] = {}
-        self._mesh: BedMesh | None = None
         self._ready = False  # the link is up and the firmware has described itself
-        self._autoreport = False
         self._halted: str | None = None
 
     @property
@@ -69,15 +66,18 @@ class SerialPrinter:
 
     def connect(self) -> None:
         """Start talking to the printer; keep trying in the background if it does not answer."""
+        failed_before = self._link.failed_attempts
         self._link.start()
         rates = len(self.settings.baudrates())
         budget = (rates * (self.settings.boot_wait_s + self.settings.handshake_timeout_s)
                   + 3 * self.settings.command_timeout_s)
-        if not self.wait_until(lambda: self._ready, budget):
+        self.wait_until(lambda: self._ready or self._link.failed_attempts > failed_before, budget)
+        if not self._ready:
             raise PrinterError(f"printer on {self.settings.port} is not answering "
                                f"({self._link.last_error or 'no reply yet'}); still trying")
 
     def disconnect(self) -> None:
+        """Close the line and stop reconnecting; a streamed job ends failed."""
         self._link.stop()
         with self._lock:
             self._ready = False
@@ -94,10 +94,10 @@ class SerialPrinter:
             if self._halted is not None:
                 return PrinterSnapshot(PrinterState.ERROR, heaters)
             job = self._jobs.job
-            if not self._autoreport:
+            if not self._survey.autoreport:
                 self._link.submit_once("M105")
-            if job is None or job.on_sd_card:
-                self._link.submit_once("M27")
+            if (job is None or job.on_sd_card) and self._survey.capabilities.get("SDCARD", True):
+                self._link.submit_once("M27")  # notices prints started on the printer
             if job is None:
                 return PrinterSnapshot(PrinterState.IDLE, heaters)
             state = PrinterState.PAUSED if job.paused_at is not None else PrinterState.PRINTING
@@ -105,15 +105,14 @@ class SerialPrinter:
                                    time_left_s=job.time_left_s(now), job_id=job.job_id)
 
     def drain_events(self) -> list[JobEventRecord]:
+        """Return job events since the last call, oldest first."""
         with self._lock:
             return self._jobs.drain()
 
     def facts(self) -> PrinterFacts:
+        """Return the firmware's name, version and capabilities (M115) and the bed mesh."""
         with self._lock:
-            firmware = self._firmware
-            return PrinterFacts(firmware.name if firmware else "unknown",
-                                firmware.version if firmware else None, self._mesh,
-                                capabilities=dict(self._capabilities))
+            return self._survey.facts()
 
     def start_print(self, file_name: str, origin: JobOrigin, now: float,
                     command_transaction: str | None = None,
@@ -130,7 +129,7 @@ class SerialPrinter:
             else:
                 if not local_path.is_file():
                     raise PrinterError(f"no G-code file at {local_path}")
-                streamer = JobStreamer(local_path, on_finished=self._stream_finished)
+                streamer = JobStreamer(local_path, self._stream_finished, self._stream_failed)
                 job = self._jobs.begin(now, file_name, origin, command_transaction, streamer)
                 self._link.set_source(streamer)
             self._changed.notify_all()
@@ -147,6 +146,7 @@ class SerialPrinter:
             self._changed.notify_all()
 
     def resume(self, now: float) -> None:
+        """Feed the file again (or resume the SD print)."""
         with self._lock:
             job = self._jobs.resume(now)
             if job.streamer is not None:
@@ -205,7 +205,7 @@ class SerialPrinter:
     def link_up(self) -> None:
         logger.info("printer on %s connected at %s baud", self.settings.port, self.baudrate)
         self._halted = None
-        self._describe_firmware()
+        self._survey.start()
         self._changed.notify_all()
 
     def link_down(self, reason: str) -> None:
@@ -213,14 +213,13 @@ class SerialPrinter:
         self._jobs.end(self._clock(), JobEventKind.FAILED, reason)
         self._changed.notify_all()
 
+    def link_failed(self, reason: str) -> None:
+        self._changed.notify_all()
+
     def received(self, reply: Reply, line: str) -> None:
         match reply:
             case Ok(heaters=heaters) | TemperatureReport(heaters=heaters) if heaters:
                 self._update_heaters(heaters)
-            case FirmwareInfo():
-                self._firmware = reply
-            case Capability(name=name, enabled=enabled):
-                self._capabilities[name] = enabled
             case FirmwareError(fatal=True, message=message):
                 self._firmware_halted(message)
             case FirmwareError(message=message):
@@ -228,9 +227,12 @@ class SerialPrinter:
             case FirmwareStart():
                 self._jobs.end(self._clock(), JobEventKind.FAILED, "printer firmware restarted")
                 self._halted, self._ready = None, False
-                self._describe_firmware()
+                self._survey.start()
             case SdFileOpened() | SdProgress() | SdDone() | SdNotPrinting():
                 self._jobs.observe_sd(reply, self._clock())
+            case HostAction(action=action):
+                self._host_action(action)
+        self._survey.observe(reply)
         self._changed.notify_all()
 
     def _require_ready(self) -> None:
@@ -258,30 +260,27 @@ class SerialPrinter:
         self._link.set_source(None)
         self._changed.notify_all()
 
-    def _describe_firmware(self) -> None:
-        """Ask for M115, then start auto-reporting temperatures and read the bed mesh."""
-        self._firmware, self._capabilities = None, {}
-        self._link.submit(Pending("M115", on_done=self._firmware_described))
+    def _stream_failed(self, reason: str) -> None:
+        self._jobs.end(self._clock(), JobEventKind.FAILED, reason)
+        self._link.set_source(None)
+        self._changed.notify_all()
 
-    def _firmware_described(self, pending: Pending) -> None:
-        if pending.error is not None:
+    def _host_action(self, action: str) -> None:
+        """Follow a pause, resume or cancel chosen on the printer during a streamed print."""
+        job = self._jobs.job
+        if job is None or job.streamer is None:
             return
-        self._autoreport = self._capabilities.get("AUTOREPORT_TEMP", False)
-        if self._autoreport:
-            self._link.submit(Pending(f"M155 S{self.settings.temperature_autoreport_s}"))
-        prusa = self._firmware is not None and self._firmware.name.startswith("Prusa")
-        self._link.submit(Pending("G81" if prusa else "M420 V", on_done=self._mesh_reported))
+        if action in ("pause", "paused") and job.paused_at is None:
+            job.streamer.paused = True
+            self._jobs.pause(self._clock())
+        elif action in ("resume", "resumed") and job.paused_at is not None:
+            job.streamer.paused = False
+            self._jobs.resume(self._clock())
+            self._link.pump()
+        elif action == "cancel":
+            self._jobs.end(self._clock(), JobEventKind.CANCELLED, "cancelled on the printer")
+            self._link.set_source(None)
 
-    def _mesh_reported(self, pending: Pending) -> None:
-        if pending.error is not None:
-            return
-        bed = (self.settings.bed_width_mm, self.settings.bed_depth_mm)
-        mesh = parse_bed_mesh(pending.replies, bed)
-        ubl_without_map = any("Unified Bed Leveling" in reply for reply in pending.replies)
-        if mesh is None and ubl_without_map and pending.command != "G29 T":
-            # Only UBL's G29 T is a report; elsewhere G29 probes the bed and moves the head.
-            self._link.submit(Pending("G29 T", on_done=self._mesh_reported))
-            return
-        self._mesh = mesh
+    def _surveyed(self) -> None:
         self._ready = True
         self._changed.notify_all()

@@ -21,7 +21,7 @@ def stream_file(port_path: str, gcode_path: Path, window: int = 1,
                 timeout_s: float = DEFAULT_BENCH_TIMEOUT_S) -> float:
     """Print `gcode_path` through the printer on `port_path`; return lines acknowledged per second."""
     base = settings or SerialPrinterSettings()
-    printer = SerialPrinter(dataclasses.replace(base, port=port_path, in_flight_lines=window))
+    printer = SerialPrinter(dataclasses.replace(base, port=port_path, inflight_lines=window))
     printer.connect()
     try:
         lines = len(commands_in(gcode_path))

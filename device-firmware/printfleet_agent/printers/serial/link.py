@@ -9,6 +9,7 @@ listener methods always run under it.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Protocol
@@ -32,6 +33,8 @@ class LinkListener(Protocol):
 
     def link_down(self, reason: str) -> None: ...
 
+    def link_failed(self, reason: str) -> None: ...
+
     def received(self, reply: Reply, line: str) -> None: ...
 
 
@@ -43,7 +46,7 @@ class PrinterLink:
         self._settings = settings
         self._listener = listener
         self._lock = lock
-        self.sender = LineSender(settings.in_flight_lines, settings.resend_history_lines)
+        self.sender = LineSender(settings.inflight_lines, settings.resend_history_lines)
         self._transport: SerialTransport | None = None
         self._retired: list[SerialTransport] = []
         self._stopping = threading.Event()
@@ -52,6 +55,7 @@ class PrinterLink:
         self._last_heard = time.monotonic()
         self.connected = False
         self.last_error: str | None = None
+        self.failed_attempts = 0
 
     @property
     def baudrate(self) -> int | None:
@@ -135,16 +139,24 @@ class PrinterLink:
             if not self.connected:
                 try:
                     self._connect()
-                except LinkUnavailable as error:
-                    self.last_error = str(error)
-                    logger.info("printer not reachable, retrying in %.1f s: %s", delay, error)
-                    self._stopping.wait(delay)
+                except Exception as error:  # LinkUnavailable, or a surprise from pyserial
+                    if not isinstance(error, LinkUnavailable):
+                        logger.exception("opening %s failed", self._settings.port)
+                    self._attempt_failed(str(error) or type(error).__name__, delay)
                     delay = min(delay * 2, self._settings.reconnect_max_s)
                     continue
                 delay = self._settings.reconnect_initial_s
-            self._wake.wait(check_every)
+            self._wake.wait(self._settle_left_s() or check_every)
             self._wake.clear()
-            self._check_silence()
+            self._check_line()
+            self._check_settled()
+
+    def _attempt_failed(self, reason: str, retry_in_s: float) -> None:
+        with self._lock:
+            self.last_error, self.failed_attempts = reason, self.failed_attempts + 1
+            self._listener.link_failed(reason)
+        logger.info("printer not reachable, retrying in %.1f s: %s", retry_in_s, reason)
+        self._stopping.wait(retry_in_s)
 
     def _connect(self) -> None:
         transport = SerialTransport(self._settings, lambda line: self._on_line(transport, line),
@@ -170,11 +182,13 @@ class PrinterLink:
             answered = self._account(reply, line)
             if isinstance(reply, FirmwareStart):
                 logger.warning("printer firmware restarted")
-                for pending in self.sender.reset():
+                for pending in self.sender.restart_numbering(1):
                     pending.finish(error="printer firmware restarted")
             self._listener.received(reply, line)
             if answered is not None:
                 answered.finish()
+            if self.sender.settling:
+                self._wake.set()  # the supervisor times the quiet before the resend
             self.pump()
 
     def _account(self, reply: Reply, line: str) -> Pending | None:
@@ -186,7 +200,7 @@ class PrinterLink:
             return self.sender.handle(reply, line)
         except ResendImpossible as error:
             logger.error("%s; starting the line numbering afresh", error)
-            for pending in self.sender.reset(0):
+            for pending in self.sender.restart_numbering(0, error.line_number):
                 pending.finish(error=str(error))
             # Numbered N0 and counted like any line, so its "ok" is not taken for another's.
             self.sender.submit(Pending("M110 N0"))
@@ -197,10 +211,28 @@ class PrinterLink:
             if transport is self._transport:
                 self._drop(f"printer connection lost: {detail}")
 
-    def _check_silence(self) -> None:
+    def _settle_left_s(self) -> float | None:
+        with self._lock:
+            if not self.sender.settling:
+                return None
+            quiet_s = time.monotonic() - self._last_heard
+            return max(0.001, self._settings.resend_settle_s - quiet_s)
+
+    def _check_settled(self) -> None:
+        with self._lock:
+            quiet_s = time.monotonic() - self._last_heard
+            if self.sender.settling and quiet_s >= self._settings.resend_settle_s:
+                logger.info("firmware quiet after a resend request; resending")
+                self.sender.settle()
+                self.pump()
+
+    def _check_line(self) -> None:
+        """Notice a dead line that raised no error: a vanished port, or a silent printer."""
         timeout = self._settings.response_timeout_s
         with self._lock:
-            if self.sender.waiting and time.monotonic() - self._last_heard > timeout:
+            if self._transport is not None and not os.path.exists(self._settings.port):
+                self._drop(f"printer connection lost: {self._settings.port} disappeared")
+            elif self.sender.waiting and time.monotonic() - self._last_heard > timeout:
                 self._drop(f"printer connection lost: no reply for {timeout:g} s")
 
     def _drop(self, reason: str, expected: bool = False) -> None:

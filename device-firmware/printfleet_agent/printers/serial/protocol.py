@@ -5,7 +5,9 @@ for their "ok" at once. A "Resend: N" rewinds to line N from a bounded
 history. Marlin answers a rejected line with "Error:...", "Resend: N" and
 "ok", and throws away whatever else sat in its serial buffer, so after a
 resend request the lines sent behind line N may each bring one more
-request for N (ignored) or nothing at all; none of them is waited for.
+request for N (ignored) or nothing at all. Each of those requests flushes
+the buffer again and would swallow lines resent too early, so the resend
+waits ("settles") until all of them came or the firmware has gone quiet.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ class CommandSource(Protocol):
 class ResendImpossible(RuntimeError):
     """The printer asked for a line that is no longer in the history."""
 
+    def __init__(self, line_number: int, oldest: int) -> None:
+        super().__init__(f"the printer asked for line {line_number}, "
+                         f"but the oldest line kept is {oldest}")
+        self.line_number = line_number
+
 
 @dataclass(frozen=True, slots=True)
 class _Sent:
@@ -73,6 +80,16 @@ class LineSender:
         self._stray_requests = 0
         self._last_resend: int | None = None
         self._swallow_ok = False
+        self._settling = False
+
+    @property
+    def settling(self) -> bool:
+        """Tell whether a resend waits for the firmware's stray resend requests to stop."""
+        return self._settling
+
+    def settle(self) -> None:
+        """Resend now: the firmware has been quiet, so no stray request is still coming."""
+        self._settling, self._stray_requests = False, 0
 
     @property
     def next_line(self) -> int:
@@ -94,7 +111,25 @@ class LineSender:
         self._in_flight.clear()
         self._next_line = next_line
         self._stray_requests, self._last_resend, self._swallow_ok = 0, None, False
+        self._settling = False
         return [pending for pending in dict.fromkeys(abandoned) if not pending.done]
+
+    def restart_numbering(self, next_line: int, requested: int | None = None) -> list[Pending]:
+        """Number afresh on a firmware that may still answer lines sent before.
+
+        Each line still in flight can come back as a request for `requested`
+        (by default `next_line`), which is ignored; sending waits until they
+        came or the firmware is quiet. With `requested` given, one of them
+        already came and its "ok" is still to follow.
+        """
+        strays = len(self._in_flight)
+        abandoned = self.reset(next_line)
+        if requested is not None and strays:
+            strays, self._swallow_ok = strays - 1, True
+        self._stray_requests = strays
+        self._last_resend = next_line if requested is None else requested
+        self._settling = strays > 0
+        return abandoned
 
     def submit(self, pending: Pending) -> None:
         """Queue a command ahead of the source's."""
@@ -107,8 +142,8 @@ class LineSender:
 
     def next_lines(self) -> list[str]:
         """Take as many lines as the window allows and return them ready for the wire."""
-        lines = []
-        while len(self._in_flight) < self.window:
+        lines: list[str] = []
+        while len(self._in_flight) < self.window and not self._settling:
             sent = self._next_to_send()
             if sent is None:
                 break
@@ -150,21 +185,22 @@ class LineSender:
         return sent
 
     def _rewind(self, line_number: int) -> None:
+        if line_number == self._last_resend and self._stray_requests > 0:
+            self._stray_requests -= 1
+            self._settling = self._stray_requests > 0
+            self._swallow_ok = True
+            return
         if line_number >= self._next_line:
             logger.info("ignoring a resend request for line %d, not sent yet", line_number)
             return
-        if line_number == self._last_resend and self._stray_requests > 0:
-            self._stray_requests -= 1
-            self._swallow_ok = True
-            return
         oldest = self._history[0].line_number if self._history else self._next_line
         if line_number < oldest:
-            raise ResendImpossible(f"the printer asked for line {line_number}, "
-                                   f"but the oldest line kept is {oldest}")
+            raise ResendImpossible(line_number, oldest)
         rejected = [sent for sent in self._in_flight if sent.line_number >= line_number]
         self._in_flight = deque(s for s in self._in_flight if s.line_number < line_number)
         self._resends = deque(s for s in self._history if s.line_number >= line_number)
         self._stray_requests = max(0, len(rejected) - 1)
+        self._settling = self._stray_requests > 0
         self._last_resend = line_number
         self._swallow_ok = bool(rejected)
         logger.info("printer asked to resend from line %d (%d lines)", line_number,

@@ -119,7 +119,7 @@ _ACTION = re.compile(r"^//\s*action:(?P<action>\S+)\s*(?P<argument>.*)$")
 _RECOVERABLE_ERRORS = (
     "checksum", "line number", "expected line", "format error", "no line number",
     "unknown command", "volume.init", "openroot", "workdir", "error writing to file",
-    "cannot open", "open failed", "cannot enter", "sd init fail",
+    "cannot open", "open failed", "cannot enter", "sd init fail", "no media", "sd card",
 )
 
 

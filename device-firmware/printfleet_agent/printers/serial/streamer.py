@@ -18,7 +18,8 @@ class JobStreamer:
     Implements CommandSource. Called with the link's lock held.
     """
 
-    def __init__(self, path: Path, on_finished: Callable[[], None]) -> None:
+    def __init__(self, path: Path, on_finished: Callable[[], None],
+                 on_failed: Callable[[str], None]) -> None:
         self.path = path
         self.total_bytes = max(1, path.stat().st_size)
         self.acknowledged_bytes = 0
@@ -27,6 +28,7 @@ class JobStreamer:
         self.paused = False
         self.stopped = False
         self._on_finished = on_finished
+        self._on_failed = on_failed
         self._commands: Generator[tuple[str, int], None, None] | None = read_commands(path)
 
     @property
@@ -58,7 +60,11 @@ class JobStreamer:
             self._commands = None
 
     def _acknowledged(self, pending: Pending, end_offset: int) -> None:
-        if pending.error is not None or self.stopped:
+        if self.stopped:
+            return
+        if pending.error is not None:  # a line given up on: the print has a gap
+            self.stop()
+            self._on_failed(pending.error)
             return
         self.acknowledged_lines += 1
         self.acknowledged_bytes = max(self.acknowledged_bytes, end_offset)

@@ -41,6 +41,8 @@ class SerialTransport:
         self._buffer = bytearray()
         self._closing = False
         self._write_lock = threading.Lock()
+        # Held while closing, so close() never wakes a reader whose port is already shut.
+        self._close_lock = threading.Lock()
         self.baudrate: int | None = None
 
     def open(self) -> None:
@@ -82,14 +84,15 @@ class SerialTransport:
 
     def close(self) -> None:
         """Stop reading and close the port; the reader thread closes it on its way out."""
-        self._closing = True
-        port = self._port
-        if port is None:
-            return
-        if self._reader is None or threading.current_thread() is self._reader:
-            port.close()
-        else:
-            port.cancel_read()  # wakes the reader's select; the wake-up cannot be missed
+        with self._close_lock:
+            self._closing = True
+            port = self._port
+            if port is None or not port.is_open:
+                return
+            if self._reader is None or threading.current_thread() is self._reader:
+                port.close()
+            else:
+                port.cancel_read()  # wakes the reader's select; the wake-up cannot be missed
 
     @property
     def reading(self) -> bool:
@@ -143,7 +146,8 @@ class SerialTransport:
             if not self._closing:
                 self._on_lost(_describe(error))
         finally:
-            port.close()
+            with self._close_lock:
+                port.close()
 
     def _deliver(self, line: str) -> None:
         try:
