@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "run"
     if command == "status":
         return _status(settings, args.json)
+    if command == "bench":
+        return _bench(args)
     try:
         if command == "pair":
             return _pair(settings, args.printer)
@@ -72,17 +74,25 @@ def _parser() -> argparse.ArgumentParser:
                     f"{DEFAULT_CONFIG}) and PRINTFLEET_AGENT_* environment variables "
                     "(PRINTFLEET_AGENT_BROKER__HOST overrides [broker] host).")
     parser.add_argument("command", nargs="?",
-                        choices=["run", "status", "pair", "rotate-credentials"],
+                        choices=["run", "status", "pair", "rotate-credentials", "bench"],
                         help="run (default): run the agent, pairing unpaired printers first; "
                              "status: connectivity (network → broker → auth → printer link), "
                              "outbox and last errors; pair: (re-)pair a printer with the server; "
-                             "rotate-credentials: replace a printer's MQTT password")
+                             "rotate-credentials: replace a printer's MQTT password; "
+                             "bench: measure memory, CPU and G-code streaming against OctoPrint")
     parser.add_argument("--printer", type=int, default=0, metavar="N",
                         help="pair / rotate-credentials: which [[printers]] entry (default 0)")
     parser.add_argument("--config", type=Path, help="agent settings file (TOML)")
     parser.add_argument("--check-config", action="store_true",
                         help="validate the settings, print every error, and exit")
-    parser.add_argument("--json", action="store_true", help="status: print JSON")
+    parser.add_argument("--json", action="store_true", help="status, bench: print JSON")
+    parser.add_argument("--seconds", type=float, default=30.0,
+                        help="bench: how long to measure the agent reporting (default 30)")
+    parser.add_argument("--moves", type=int, default=20000,
+                        help="bench: G-code moves in the streamed file (default 20000)")
+    parser.add_argument("--octoprint", type=Path,
+                        help="bench: the octoprint executable (default .octoprint-venv/bin/"
+                             "octoprint, or PRINTFLEET_OCTOPRINT_BIN)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     return parser
@@ -148,6 +158,24 @@ def _rotate(settings: AgentSettings, index: int) -> int:
                                                     read_secret(path, "password_file"))
     store_credentials(resolved, index, printer.device_id, new)
     print(f"new credentials stored in {path}; restart the agent to use them", file=sys.stderr)
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench.octoprint_server import OctoPrintUnavailable
+    from .bench.resources import BenchError
+    from .bench.run import run
+
+    try:
+        report = run(args.seconds, args.moves, args.octoprint)
+    except (BenchError, OctoPrintUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key}: {value}")
     return 0
 
 
