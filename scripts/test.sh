@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
+# A real OctoPrint (its own virtualenv) for the agent's OctoPrint tests and bench.
+scripts/install-octoprint.sh
 echo "test: ruff"
 .venv/bin/ruff check .
 echo "test: mypy"

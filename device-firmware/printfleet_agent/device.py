@@ -43,6 +43,8 @@ from .printers.base import JobEventRecord
 logger = logging.getLogger(__name__)
 
 SEND_BATCH = 200
+# Facts are looked at again every this many heartbeats and sent if they changed.
+FACTS_EVERY_HEARTBEATS = 10
 ACTIVE_JOB = "active_job"
 TERMINAL_EVENTS = frozenset({JobEventKind.FINISHED, JobEventKind.FAILED, JobEventKind.CANCELLED})
 
@@ -73,6 +75,7 @@ class DeviceAgent:
         self._camera_mids: dict[int, int] = {}
         self.live_view = LiveView(camera.live_interval_s)
         self._check_interrupted_job = True
+        self._last_facts: bytes | None = None
         self.printer_connected = False
         self.last_errors: list[str] = []
         self.downtime = DowntimeRecorder(outbox, downtime_logging, clock)
@@ -184,9 +187,17 @@ class DeviceAgent:
             undeliverable))
         await self.downtime.note_alive()
 
-    async def send_facts(self) -> None:
-        facts = await self.call_backend(self.backend.facts)
-        await self.enqueue(Family.FACTS, lambda seq: messages.facts(seq, self._clock(), facts))
+    async def send_facts(self, only_if_changed: bool = False) -> bool:
+        """Queue the machine's and printer's facts; with only_if_changed, when they changed."""
+        printer = await self.call_backend(self.backend.facts)
+        facts = await asyncio.to_thread(messages.facts, 0, 0.0, printer)
+        fingerprint = msgspec.json.encode(msgspec.structs.replace(facts, seq=0, ts=0.0))
+        if only_if_changed and fingerprint == self._last_facts:
+            return False
+        self._last_facts = fingerprint
+        await self.enqueue(Family.FACTS, lambda seq: msgspec.structs.replace(
+            facts, seq=seq, ts=self._clock()))
+        return True
 
     # Loops
     async def _ticker(self) -> None:
@@ -200,8 +211,12 @@ class DeviceAgent:
                                     - (time.monotonic() - started)))
 
     async def _heartbeats(self) -> None:
+        beats = 0
         while True:
             await self.heartbeat()
+            beats += 1
+            if beats % FACTS_EVERY_HEARTBEATS == 0 and self.link.state.connected:
+                await self.send_facts(only_if_changed=True)  # a new IP, SSID or mesh
             await asyncio.sleep(self.timing.heartbeat_interval_s)
 
     async def _sender(self) -> None:

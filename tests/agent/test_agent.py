@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -132,3 +133,22 @@ async def test_silent_device_is_marked_offline_by_the_watchdog(broker, worker, s
     assert marked_at - silent_since <= 1.5 * 1.0 + 1.0
     sources = [e["source"] for e in store.table_rows("presence_events", "printer-quiet")]
     assert "watchdog" in sources
+
+
+async def test_facts_are_sent_on_connect_and_again_only_when_they_change(broker, worker, store,
+                                                                        make_device):
+    device, _ = make_device("printer-facts")
+    await device.start()
+    try:
+        await eventually(lambda: store.table_rows("device_facts", "printer-facts"), 10, "facts")
+        unchanged = await device.send_facts(only_if_changed=True)
+        # The printer is re-flashed: its firmware reports another version.
+        device.backend.firmware_version = "2.0"
+        changed = await device.send_facts(only_if_changed=True)
+        await eventually(lambda: len(store.table_rows("device_facts", "printer-facts")) == 2, 10,
+                         "the changed facts")
+    finally:
+        await device.stop()
+    assert (unchanged, changed) == (False, True)
+    latest = json.loads(store.table_rows("device_facts", "printer-facts")[-1]["facts_json"])
+    assert latest["firmware"]["version"] == "2.0"

@@ -64,6 +64,7 @@ class SimulatedPrinter:
         self._events: list[JobEventRecord] = []
         self._idle_since: float | None = None
         self._job_counter = 0
+        self.firmware_version = "1.0"
 
     def connect(self) -> None:
         self._connected = True
@@ -74,7 +75,7 @@ class SimulatedPrinter:
     def facts(self) -> PrinterFacts:
         mesh = BedMesh(rows=[[round(0.02 * (x - y) + 0.01 * x * y, 3) for x in range(4)]
                              for y in range(4)], min_x=10, max_x=200, min_y=10, max_y=200)
-        return PrinterFacts("Printfleet Simulator", "1.0", mesh)
+        return PrinterFacts("Printfleet Simulator", self.firmware_version, mesh)
 
     def poll(self, now: float) -> PrinterSnapshot:
         if not self._connected:
