@@ -87,6 +87,11 @@ class DeviceAgent:
         """Open the outbox, connect the printer and the broker, start the loops."""
         await self.outbox.open()
         await self.downtime.recover_after_restart()
+        active = await self.outbox.get_state(ACTIVE_JOB)
+        if active is not None:
+            job = json.loads(active)
+            await self.call_backend(self.backend.adopt_job, job["job_id"], job["file_name"],
+                                    JobOrigin(job["origin"]))
         try:
             await self.call_backend(self.backend.connect)
             self.printer_connected = True

@@ -42,6 +42,19 @@ def build_backend(printer: PrinterConfig) -> PrinterBackend:
             job_duration_s=sim.job_duration_s, fail_probability=sim.fail_probability,
             auto_start_after_s=sim.auto_start_after_s,
             heater_time_constant_s=sim.heater_time_constant_s, seed=sim.seed))
+    if printer.backend == "octoprint":
+        from .printers.octoprint import OctoPrintPrinter, OctoPrintSettings
+
+        octo = printer.octoprint
+        if not octo.api_key_file:
+            raise AgentConfigError("printers.octoprint.api_key_file: not set; OctoPrint needs "
+                                   "an API key (OctoPrint: Settings → Application Keys)")
+        return OctoPrintPrinter(OctoPrintSettings(
+            base_url=octo.url, api_key=read_secret(Path(octo.api_key_file),
+                                                   "printers.octoprint.api_key_file"),
+            request_timeout_s=octo.request_timeout_s, upload_timeout_s=octo.upload_timeout_s,
+            connect_printer=octo.connect_printer, printer_port=octo.printer_port or None,
+            printer_baudrate=octo.printer_baudrate or None))
     if printer.backend == "serial":
         from .printers.serial import SerialPrinter, SerialPrinterSettings
 

@@ -48,6 +48,13 @@ class OctoPrintConfig(_Section):
     url: str = "http://127.0.0.1:5000"
     # Secret by reference: a file holding OctoPrint's API key.
     api_key_file: str = ""
+    request_timeout_s: Positive = 5.0
+    upload_timeout_s: Positive = 300.0
+    # Ask OctoPrint to connect to the printer when it is not connected.
+    connect_printer: bool = True
+    # The serial port and rate OctoPrint should use ("" / 0: OctoPrint's own choice).
+    printer_port: str = ""
+    printer_baudrate: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
 class SerialConfig(_Section):

@@ -11,6 +11,7 @@ import sys
 import threading
 
 import pytest
+
 from printfleet_agent.runtime import build_devices, run_devices
 from printfleet_agent.settings import CameraConfig, PrinterConfig
 from printfleet_protocol import Family, decode, device_topic
@@ -113,6 +114,7 @@ async def test_a_print_file_is_downloaded_verified_and_started(broker, worker, s
             size_bytes=len(GCODE)))
         await eventually(lambda: ("t-good", "finished", None) in acks(store, "printer-dl"), 10,
                          "the good start")
+        await eventually(lambda: store.table_rows("job_events", "printer-dl"), 10, "started")
     finally:
         await device.stop()
     failed = {t: e for t, status, e in acks(store, "printer-dl") if status == "failed"}
@@ -248,3 +250,38 @@ async def test_one_agent_serves_several_printers_each_with_its_own_identity(
         human.stdout
     for printer in printers:  # separate outboxes
         assert (settings.device_dir(printer.device_id) / "outbox.sqlite3").exists()
+
+
+def test_a_camera_command_source_is_bounded():
+    from printfleet_agent.camera import CameraError, CameraSettings, take_snapshot
+
+    small = CameraSettings(enabled=True, command=("printf", r"\377\330tiny\377\331"))
+    image, content_type = take_snapshot(small)
+    assert image == b"\xff\xd8tiny\xff\xd9" and content_type == "image/jpeg"
+    big = CameraSettings(enabled=True, command=("head", "-c", "300000", "/dev/zero"),
+                         max_bytes=1000)
+    with pytest.raises(CameraError, match="refused"):
+        take_snapshot(big)
+    with pytest.raises(CameraError, match="failed"):
+        take_snapshot(CameraSettings(enabled=True, command=("false",)))
+    with pytest.raises(CameraError, match="disabled"):
+        take_snapshot(CameraSettings(enabled=False, command=("printf", "x")))
+
+
+async def test_disconnect_and_connect_commands_reach_the_printer(broker, worker, store, fleet,
+                                                                 make_device):
+    device, _ = make_device("printer-link")
+    await device.start()
+    try:
+        await eventually(lambda: device.link.state.connected, 10, "connection")
+        await send(fleet, broker, "printer-link", command("t-off", "disconnect"))
+        await eventually(lambda: any(t["printer_state"] == "disconnected" for t in
+                                     store.table_rows("telemetry", "printer-link")), 10,
+                         "the printer to report disconnected")
+        await send(fleet, broker, "printer-link", command("t-on", "connect"))
+        await eventually(lambda: store.table_rows("telemetry", "printer-link")[-1]
+                         ["printer_state"] != "disconnected", 10, "the printer back")
+    finally:
+        await device.stop()
+    assert [(t, s) for t, s, _ in acks(store, "printer-link")] == [
+        ("t-off", "accepted"), ("t-off", "finished"), ("t-on", "accepted"), ("t-on", "finished")]

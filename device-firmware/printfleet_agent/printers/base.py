@@ -76,6 +76,14 @@ class PrinterBackend(Protocol):
     (Printfleet, OctoPrint's UI, the printer's SD card or panel).
     """
 
+    def adopt_job(self, job_id: str, file_name: str, origin: JobOrigin) -> None:
+        """Before connect: the job that was running when the agent last stopped.
+
+        A backend that finds the printer still printing that file keeps the job
+        id (and reports no second start); one that cannot tell does nothing.
+        """
+        ...
+
     def connect(self) -> None: ...
 
     def disconnect(self) -> None: ...

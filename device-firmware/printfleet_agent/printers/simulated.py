@@ -66,6 +66,9 @@ class SimulatedPrinter:
         self._job_counter = 0
         self.firmware_version = "1.0"
 
+    def adopt_job(self, job_id: str, file_name: str, origin: JobOrigin) -> None:
+        """A simulated print does not survive the agent: nothing to adopt."""
+
     def connect(self) -> None:
         self._connected = True
 

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +45,24 @@ from .state import job_status_from, link_is_closed, snapshot_from, state_from_co
 logger = logging.getLogger(__name__)
 
 UNKNOWN_FIRMWARE = "unknown"
+# OctoPrint's states (PrinterStateChanged's state_id) on the way from one to another.
+TRANSITIONAL_STATES = frozenset({"STARTING", "PAUSING", "RESUMING", "CANCELLING", "FINISHING",
+                                 "OPEN_SERIAL", "DETECT_SERIAL", "CONNECTING"})
 
 
 @dataclass(frozen=True)
 class OctoPrintSettings:
+    """Where OctoPrint is, the key to use, and how patient to be with it."""
+
     base_url: str = "http://127.0.0.1:5000"
-    api_key: str = ""
-    # Every REST request but uploads; also the push socket's connect timeout.
+    # An application key (OctoPrint: Settings, Application Keys); kept out of reprs and logs.
+    api_key: str = field(default="", repr=False)
+    # Every REST request but the three below; also the push socket's connect timeout.
     request_timeout_s: float = 5.0
+    # poll()'s requests: it runs at the telemetry rate and must not hold the agent up.
+    poll_timeout_s: float = 2.0
+    # The plugin list: OctoPrint may first refresh plugin notices from the internet (3 s).
+    slow_request_timeout_s: float = 20.0
     upload_timeout_s: float = 300.0
     # poll() reads OctoPrint at most this often; calls in between reuse the last answer.
     poll_interval_s: float = 1.0
@@ -76,18 +86,29 @@ class OctoPrintPrinter:
         self.settings = settings
         self._clock = clock
         self._rest = OctoPrintRest(settings.base_url, settings.api_key, settings.request_timeout_s)
-        # Guards the tracker and the Z reading, shared with the push thread.
+        # Guards what the push thread updates: the tracker, OctoPrint's state, Z.
         self._lock = threading.Lock()
-        self._events_arrived = threading.Condition(self._lock)
+        self._changed = threading.Condition(self._lock)
         self._tracker = JobTracker()
+        self._state_id: str | None = None
         self._z_mm: float | None = None
         self._listener: PushListener | None = None
         self._last_read: tuple[float, PrinterSnapshot] | None = None
         self._unreachable_logged = False
 
+    @property
+    def link_live(self) -> bool:
+        """Whether OctoPrint's push socket is up, so job events reach us as they happen."""
+        return self._listener is not None and self._listener.linked
+
     # PrinterBackend
 
+    def adopt_job(self, job_id: str, file_name: str, origin: JobOrigin) -> None:
+        with self._lock:
+            self._tracker.adopt(job_id, file_name, origin, self._clock())
+
     def connect(self) -> None:
+        """Check OctoPrint and the key, have it connect its printer if asked, start listening."""
         version = self._version()
         logger.info("connected to %s at %s", version.get("text", "OctoPrint"), self.settings.base_url)
         if self.settings.connect_printer:
@@ -123,8 +144,8 @@ class OctoPrintPrinter:
 
     def wait_for_events(self, timeout_s: float) -> bool:
         """Block until job events are waiting to be drained; False on timeout."""
-        with self._events_arrived:
-            return self._events_arrived.wait_for(self._tracker.has_events, timeout_s)
+        with self._changed:
+            return self._changed.wait_for(self._tracker.has_events, timeout_s)
 
     def facts(self) -> PrinterFacts:
         version = self._version()
@@ -158,12 +179,20 @@ class OctoPrintPrinter:
         return job_id
 
     def pause(self, now: float) -> None:
+        flags = self._settled_flags()
+        if flags.get("paused") or flags.get("pausing"):
+            raise PrinterError("the print is already paused")
+        if not flags.get("printing"):
+            raise PrinterError("OctoPrint is not printing")
         self._rest.post("/api/job", {"command": "pause", "action": "pause"})
 
     def resume(self, now: float) -> None:
+        if not self._settled_flags().get("paused"):
+            raise PrinterError("OctoPrint has no paused print to resume")
         self._rest.post("/api/job", {"command": "pause", "action": "resume"})
 
     def cancel(self, now: float) -> None:
+        self._settled_flags()
         self._rest.post("/api/job", {"command": "cancel"})
 
     def send_gcode(self, lines: list[str]) -> list[str]:
@@ -174,11 +203,7 @@ class OctoPrintPrinter:
     # Connecting
 
     def _version(self) -> dict[str, Any]:
-        try:
-            answer = self._rest.get("/api/version")
-        except OctoPrintAuthError as error:
-            raise OctoPrintAuthError(
-                f"OctoPrint at {self.settings.base_url} refused the API key: {error}") from None
+        answer = self._rest.get("/api/version")
         if not isinstance(answer, dict) or "server" not in answer:
             raise OctoPrintError(f"{self.settings.base_url} does not answer like OctoPrint: {answer!r}")
         return answer
@@ -195,6 +220,22 @@ class OctoPrintPrinter:
         logger.info("asking OctoPrint to connect to its printer (was %s)", current.get("state"))
         self._rest.post("/api/connection", request)
 
+    def _settled_flags(self) -> dict[str, Any]:
+        """OctoPrint's state flags once it is between no two states.
+
+        OctoPrint announces a pause before it is paused, and silently ignores
+        a resume until it is: wait (bounded) for its state to settle first.
+        """
+        if self.link_live:
+            with self._changed:
+                self._changed.wait_for(lambda: self._state_id not in TRANSITIONAL_STATES,
+                                       self.settings.request_timeout_s)
+        printer = self._printer_or_none()
+        if printer is None:
+            raise PrinterError("OctoPrint's printer is not operational")
+        flags = printer.get("state", {}).get("flags", {})
+        return flags if isinstance(flags, dict) else {}
+
     # The push thread's side
 
     def _on_push(self, kind: str, body: Any, received_at: float) -> None:
@@ -202,9 +243,11 @@ class OctoPrintPrinter:
             return
         with self._lock:
             if kind == "event":
-                self._tracker.handle_event(str(body.get("type")), body.get("payload"), received_at)
-                if self._tracker.has_events():
-                    self._events_arrived.notify_all()
+                event, payload = str(body.get("type")), body.get("payload") or {}
+                if event == "PrinterStateChanged":
+                    self._state_id = payload.get("state_id")
+                self._tracker.handle_event(event, payload, received_at)
+                self._changed.notify_all()
             elif kind in ("current", "history"):
                 z = body.get("currentZ")
                 self._z_mm = float(z) if isinstance(z, int | float) else None
@@ -215,22 +258,23 @@ class OctoPrintPrinter:
         job = self._rest.get("/api/job") if printer is not None else None
         status = job_status_from(printer or {}, job)
         with self._lock:
+            self._state_id = None  # unknown until OctoPrint next reports a change
             self._tracker.reconcile(status, self._clock())
-            if self._tracker.has_events():
-                self._events_arrived.notify_all()
+            self._changed.notify_all()
 
     # Reading
 
     def _read_snapshot(self) -> PrinterSnapshot:
+        timeout = self.settings.poll_timeout_s
         try:
-            printer = self._printer_or_none()
+            printer = self._printer_or_none(timeout)
             if printer is None:
-                current = (self._rest.get("/api/connection") or {}).get("current", {})
+                current = (self._rest.get("/api/connection", timeout) or {}).get("current", {})
                 return PrinterSnapshot(state_from_connection(str(current.get("state", ""))))
             snapshot = snapshot_from(printer, None, None, None)
             job = None
             if snapshot.state in (PrinterState.PRINTING, PrinterState.PAUSED):
-                job = self._rest.get("/api/job")
+                job = self._rest.get("/api/job", timeout)
         except OctoPrintError as error:
             if not self._unreachable_logged:
                 logger.warning("cannot read OctoPrint: %s", error)
@@ -241,10 +285,10 @@ class OctoPrintPrinter:
             job_id, z_mm = self._tracker.active_job_id, self._z_mm
         return snapshot_from(printer, job, job_id, z_mm)
 
-    def _printer_or_none(self) -> dict[str, Any] | None:
+    def _printer_or_none(self, timeout_s: float | None = None) -> dict[str, Any] | None:
         """/api/printer, or None while OctoPrint has no operational printer (HTTP 409)."""
         try:
-            return self._rest.get("/api/printer?exclude=sd")
+            return self._rest.get("/api/printer?exclude=sd", timeout_s)
         except OctoPrintHttpError as error:
             if error.status == 409:
                 return None
@@ -252,7 +296,9 @@ class OctoPrintPrinter:
 
     def _plugins(self) -> list[OctoPrintPlugin]:
         try:
-            return octoprint_facts.plugins_from(self._rest.get("/plugin/pluginmanager/plugins"))
+            answer = self._rest.get("/plugin/pluginmanager/plugins",
+                                    timeout_s=self.settings.slow_request_timeout_s)
+            return octoprint_facts.plugins_from(answer)
         except (OctoPrintAuthError, OctoPrintHttpError) as error:
             # Needs the plugin manager's "manage" permission; a plain user's key may list only.
             logger.info("full plugin list unavailable (%s); asking for versions only", error)

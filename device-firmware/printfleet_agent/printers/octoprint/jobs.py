@@ -74,6 +74,7 @@ class JobTracker:
         self._expected: dict[tuple[str, str], _Expected] = {}
         self._events: list[JobEventRecord] = []
         self._last_error: str | None = None
+        self._known: _Expected | None = None
 
     @property
     def active_job_id(self) -> str | None:
@@ -87,6 +88,10 @@ class JobTracker:
         expected = _Expected(self._new_job_id(), file_name, origin, transaction, now)
         self._expected[(location, path.lstrip("/"))] = expected
         return expected.job_id
+
+    def adopt(self, job_id: str, file_name: str, origin: JobOrigin, now: float) -> None:
+        """Remember a job reported before the agent restarted, to keep its id if still running."""
+        self._known = _Expected(job_id, file_name, origin, None, now)
 
     def forget(self, job_id: str) -> None:
         """Drop an expectation whose start request failed."""
@@ -209,6 +214,13 @@ class JobTracker:
                progress: float | None) -> None:
         path = _path(path) or "unknown"
         expected = self._expected.pop((location, path), None)
+        known, self._known = self._known, None
+        if expected is None and adopted and known is not None and known.file_name in (
+                path, path.rsplit("/", 1)[-1]):
+            # The print the agent reported before it restarted: same job, no new start.
+            self._job = _Job(known.job_id, location, path, known.file_name, known.origin, None,
+                             progress, adopted=True)
+            return
         if expected is not None:
             job = _Job(expected.job_id, location, path, expected.file_name, expected.origin,
                        expected.transaction, progress, adopted=adopted)

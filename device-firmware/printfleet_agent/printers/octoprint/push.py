@@ -24,8 +24,8 @@ from .websocket import WebSocket, WebSocketError
 
 logger = logging.getLogger(__name__)
 
-PRINT_EVENTS = ["PrintStarted", "PrintPaused", "PrintResumed", "PrintDone", "PrintCancelling",
-                "PrintCancelled", "PrintFailed", "Error"]
+EVENTS = ["PrintStarted", "PrintPaused", "PrintResumed", "PrintDone", "PrintCancelling",
+          "PrintCancelled", "PrintFailed", "Error", "PrinterStateChanged"]
 # "current" messages come every 500 ms times this factor; we only take Z from them.
 THROTTLE_FACTOR = 2
 MAX_RETRY_DELAY_S = 30.0
@@ -64,6 +64,7 @@ class PushListener:
         self._lock = threading.Lock()
         self._socket: WebSocket | None = None
         self._thread: threading.Thread | None = None
+        self._delay = retry_delay_s
         self.last_error: str | None = None
 
     @property
@@ -90,22 +91,21 @@ class PushListener:
         self._linked.clear()
 
     def _run(self) -> None:
-        delay = self._retry_delay_s
+        self._delay = self._retry_delay_s
         while not self._stopping.is_set():
             try:
                 self._session()
-                delay = self._retry_delay_s
             except OctoPrintAuthError as error:
                 self._lost(f"OctoPrint refused the agent's push link: {error}")
-                delay = MAX_RETRY_DELAY_S
+                self._delay = MAX_RETRY_DELAY_S
             except (OctoPrintError, WebSocketError, OSError, ValueError) as error:
                 self._lost(f"push link to OctoPrint lost: {error}")
             except Exception as error:  # keep listening whatever a handler did
                 logger.exception("push link to OctoPrint failed")
                 self._lost(f"push link to OctoPrint failed: {error}")
-            if self._stopping.wait(delay):
+            if self._stopping.wait(self._delay):
                 break
-            delay = min(MAX_RETRY_DELAY_S, delay * 2)
+            self._delay = min(MAX_RETRY_DELAY_S, self._delay * 2)
 
     def _lost(self, message: str) -> None:
         self._linked.clear()
@@ -127,7 +127,7 @@ class PushListener:
         try:
             socket.send_text(json.dumps({"auth": f"{login['name']}:{login['session']}"}))
             socket.send_text(json.dumps({"subscribe": {
-                "state": {"logs": False, "messages": False}, "events": PRINT_EVENTS,
+                "state": {"logs": False, "messages": False}, "events": EVENTS,
                 "plugins": False}}))
             socket.send_text(json.dumps({"throttle": THROTTLE_FACTOR}))
             self._listen(socket)
@@ -159,6 +159,7 @@ class PushListener:
             if kind == "history" and not self._linked.is_set():
                 self._on_linked()
                 self._linked.set()
+                self._delay = self._retry_delay_s  # a link that worked retries soon when lost
                 self.last_error = None
                 logger.info("push link to OctoPrint at %s is live", self._rest.base_url)
             self._on_message(kind, body, self._clock())

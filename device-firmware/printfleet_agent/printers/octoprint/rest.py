@@ -81,7 +81,7 @@ class OctoPrintRest:
             with urlopen(request, timeout=timeout) as response:
                 body = response.read()
         except HTTPError as error:
-            raise _http_error(method, path, error) from None
+            raise _http_error(self.base_url, method, path, error) from None
         except (URLError, OSError, HTTPException) as error:
             reason = getattr(error, "reason", error)
             raise OctoPrintUnreachable(
@@ -94,14 +94,15 @@ def file_path(location: str, path: str) -> str:
     return f"/api/files/{location}/{quote(path.lstrip('/'))}"
 
 
-def _http_error(method: str, path: str, error: HTTPError) -> OctoPrintError:
+def _http_error(base_url: str, method: str, path: str, error: HTTPError) -> OctoPrintError:
     detail = _error_text(error.read())
     if error.code in (401, 403):
         return OctoPrintAuthError(
-            f"OctoPrint refused the API key for {method} {path} (HTTP {error.code}): {detail}; "
-            "check the key (OctoPrint: Settings, Application Keys) and that its user may do this")
-    return OctoPrintHttpError(f"OctoPrint answered {method} {path} with HTTP {error.code}: {detail}",
-                              error.code)
+            f"OctoPrint at {base_url} refused the API key for {method} {path} (HTTP {error.code}): "
+            f"{detail}; check the key (OctoPrint: Settings, Application Keys) and its user's rights")
+    return OctoPrintHttpError(
+        f"OctoPrint at {base_url} answered {method} {path} with HTTP {error.code}: {detail}",
+        error.code)
 
 
 def _error_text(body: bytes) -> str:

@@ -64,6 +64,9 @@ class SerialPrinter:
         """Tell whether a job is running (or paused)."""
         return self._jobs.job is not None
 
+    def adopt_job(self, job_id: str, file_name: str, origin: JobOrigin) -> None:
+        """A host-streamed print dies with the agent; it is reported as host lost."""
+
     def connect(self) -> None:
         """Start talking to the printer; keep trying in the background if it does not answer."""
         failed_before = self._link.failed_attempts
