@@ -22,6 +22,7 @@ from .pairing import (
     Registration,
     pair,
     paired_device_id,
+    show_code_on_printer,
     store_credentials,
     with_paired_identities,
 )
@@ -129,7 +130,7 @@ def _show_code(code: str, printer: PrinterConfig, registration: Registration) ->
     try:
         backend = build_backend(printer)
         backend.connect()
-        backend.send_gcode([f"M117 Printfleet code {code}"])  # the printer's own display
+        show_code_on_printer(backend, code)
         backend.disconnect()
     except Exception as error:  # showing it on the printer is a courtesy
         logging.getLogger(__name__).info("could not show the code on the printer: %s", error)

@@ -139,6 +139,13 @@ def pair(settings: AgentSettings, index: int, client: PairingClient,
     return str(credentials["device_id"])
 
 
+def show_code_on_printer(backend: Any, code: str) -> None:
+    """Put the code on the printer's display (M117) and, through the printer's echo
+    (M118 A1 action:notification), in OctoPrint's notifications where OctoPrint runs."""
+    backend.send_gcode([f"M117 Printfleet code {code}",
+                        f"M118 A1 action:notification Printfleet pairing code {code}"])
+
+
 def _write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(path.name + ".tmp")

@@ -96,3 +96,21 @@ async def test_an_agent_restart_mid_print_keeps_the_job(broker, worker, store, o
     (job,) = store.jobs_for_device("printer-octo")
     assert job.outcome == "finished", events
     assert [e for e, _ in events] == ["started", "finished"], "no second start, no false failure"
+
+
+def test_the_pairing_code_appears_in_octoprints_notifications(octoprint):
+    from printfleet_agent.pairing import show_code_on_printer
+    from printfleet_agent.printers.octoprint import OctoPrintPrinter, OctoPrintSettings
+
+    from ...support import wait_until
+
+    backend = OctoPrintPrinter(OctoPrintSettings(base_url=octoprint.url,
+                                                 api_key=octoprint.api_key))
+    backend.connect()
+    try:
+        show_code_on_printer(backend, "K7M2QX")
+        notes = wait_until(lambda: octoprint.rest.get(
+            "/api/plugin/action_command_notification")["notifications"], 10, "a notification")
+    finally:
+        backend.disconnect()
+    assert notes[-1]["message"] == "Printfleet pairing code K7M2QX"
