@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from fleet.worker import FleetWorker
 from printfleet.context import Context
-from storage import SyncStore
+from storage import SyncStore, open_ingest_store
 
 from .support import RunningBroker, make_settings, start_broker
 
@@ -35,3 +36,13 @@ def broker(context: Context) -> Iterator[RunningBroker]:
     running = start_broker(context)
     yield running
     running.stop()
+
+
+@pytest.fixture
+async def worker(broker, context):
+    """One fleet worker, in the test's event loop, consuming the test's broker."""
+    running = FleetWorker(context.settings, open_ingest_store(context.settings),
+                          context.fleet_password)
+    await running.start()
+    yield running
+    await running.stop()

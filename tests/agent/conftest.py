@@ -10,7 +10,6 @@ from collections.abc import Callable
 import msgspec
 import pytest
 
-from fleet.worker import FleetWorker
 from printfleet_agent.runtime import build_device
 from printfleet_agent.settings import (
     AgentSettings,
@@ -19,16 +18,6 @@ from printfleet_agent.settings import (
     SimulatedPrinterConfig,
 )
 from printfleet_protocol.payloads import SCHEMA_VERSION, Command
-from storage import open_ingest_store
-
-
-@pytest.fixture
-async def worker(broker, context):
-    running = FleetWorker(context.settings, open_ingest_store(context.settings),
-                          context.fleet_password)
-    await running.start()
-    yield running
-    await running.stop()
 
 
 @pytest.fixture

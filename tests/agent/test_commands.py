@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import http.server
 import json
 import subprocess
 import sys
-import threading
 
 import pytest
 
@@ -18,6 +16,7 @@ from printfleet_protocol import Family, decode, device_topic
 
 from ..support import connect_client
 from .conftest import agent_settings, command, eventually, simulated
+from .file_server import FileServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -25,47 +24,15 @@ JPEG = b"\xff\xd8\xff\xe0" + b"printfleet-test-picture" * 20 + b"\xff\xd9"
 GCODE = b"; a tiny print\nG28\nG1 X10 Y10 Z0.2 F3000\nG1 X20 E1\nM84\n"
 
 
-class FileServer(http.server.ThreadingHTTPServer):
-    """Serves a snapshot, an oversize picture and a print file from memory."""
-
-    routes = {"/snapshot.jpg": (JPEG, "image/jpeg"),
-              "/huge.jpg": (b"\xff" * 300_000, "image/jpeg"),
-              "/files/cube.gcode": (GCODE, "text/x.gcode")}
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.hits: list[str] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
-        self.server.hits.append(self.path)  # type: ignore[attr-defined]
-        body, content_type = FileServer.routes.get(self.path, (None, None))
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+ROUTES = {"/snapshot.jpg": (JPEG, "image/jpeg"),
+          "/huge.jpg": (b"\xff" * 300_000, "image/jpeg"),
+          "/files/cube.gcode": (GCODE, "text/x.gcode")}
 
 
 @pytest.fixture
 def files():
-    server = FileServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with FileServer(ROUTES) as server:
+        yield server
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import http.server
 import json
-import threading
 
 import pytest
 
@@ -18,6 +16,7 @@ from printfleet_protocol import Family, device_topic
 
 from ..support import connect_client
 from .conftest import agent_settings, command, eventually
+from .file_server import FileServer
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -31,25 +30,10 @@ SLOW_GCODE = ("G28\n" + "".join(f"G1 X{n % 200} Y{(n * 7) % 200} E{n * 0.05:.2f}
 FILES = {"/part.gcode": GCODE, "/slow.gcode": SLOW_GCODE}
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
-        body = FILES[self.path]
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def gcode_url():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with FileServer({path: (body, "text/x.gcode") for path, body in FILES.items()}) as server:
+        yield server.url
 
 
 @pytest.fixture

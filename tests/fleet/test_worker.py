@@ -19,15 +19,6 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-async def worker(broker, context):
-    running = FleetWorker(context.settings, open_ingest_store(context.settings),
-                          context.fleet_password)
-    await running.start()
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
 def device(broker, store, context):
     credentials = context.provisioner(store).provision("printer-1", "Printer 1", None)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import time
@@ -61,6 +60,14 @@ class RunningOctoPrint:
     def rest(self) -> OctoPrintRest:
         return OctoPrintRest(self.url, self.api_key, timeout_s=10)
 
+    @property
+    def log_path(self) -> Path:
+        return self.basedir / "console.log"
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -77,35 +84,55 @@ def octoprint_env() -> dict[str, str]:
             if name not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONWARNINGS")}
 
 
-def start_octoprint(executable: Path, basedir: Path, extra_config: dict[str, Any]) -> RunningOctoPrint:
-    """Create a basedir with an admin and an API key, start OctoPrint, wait for its API."""
+def add_admin(executable: Path, basedir: Path) -> None:
+    """Create the admin user through OctoPrint's own command line."""
     subprocess.run([str(executable), "--basedir", str(basedir), "user", "add", ADMIN,
                     "--password", secrets.token_hex(16), "--admin"], check=True,
                    capture_output=True, timeout=60, env=octoprint_env())
+
+
+def write_config(basedir: Path, extra_config: dict[str, Any]) -> str:
+    """Write config.yaml (offline, headless, plus extra_config) and an API key; return the key."""
     api_key = secrets.token_urlsafe(24)
+    # The Application Keys plugin keeps its keys here; a key issued in its UI lands here too.
     keys = basedir / "data" / "appkeys" / "keys.yaml"
     keys.parent.mkdir(parents=True, exist_ok=True)
     keys.write_text(json.dumps({ADMIN: [{"app_id": "Printfleet", "api_key": api_key}]}))
     config = _merged(BASE_CONFIG, extra_config)
     (basedir / "config.yaml").write_text(json.dumps(config))  # JSON is valid YAML
-    port = _free_port()
+    return api_key
+
+
+def launch(executable: Path, basedir: Path, api_key: str, port: int | None = None
+           ) -> RunningOctoPrint:
+    """Start OctoPrint on loopback; return once its API answers the key."""
+    port = port or _free_port()
     command = [str(executable), "--basedir", str(basedir), "serve", "--host", "127.0.0.1",
                "--port", str(port)]
     if os.geteuid() == 0:
         command.append("--iknowwhatimdoing")  # OctoPrint refuses root without it
     started = time.monotonic()
-    log = (basedir / "console.log").open("ab")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=octoprint_env())
-    log.close()
+    with (basedir / "console.log").open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                   env=octoprint_env())
     running = RunningOctoPrint(process, f"http://127.0.0.1:{port}", api_key, basedir, 0.0)
     deadline = started + STARTUP_TIMEOUT_S
     while not _answers(running):
         if process.poll() is not None or time.monotonic() > deadline:
             running.stop()
-            raise OctoPrintUnavailable(f"OctoPrint did not start; see {basedir / 'console.log'}")
-        time.sleep(0.2)
+            raise OctoPrintUnavailable(f"OctoPrint did not start on port {port}:\n"
+                                       f"{running.log_tail()}")
+        time.sleep(0.1)
     running.startup_s = time.monotonic() - started
     return running
+
+
+def start_octoprint(executable: Path, basedir: Path, extra_config: dict[str, Any]
+                    ) -> RunningOctoPrint:
+    """A new OctoPrint in basedir: admin user, API key, config, started."""
+    basedir.mkdir(parents=True, exist_ok=True)
+    add_admin(executable, basedir)
+    return launch(executable, basedir, write_config(basedir, extra_config))
 
 
 def _answers(running: RunningOctoPrint) -> bool:
@@ -131,5 +158,3 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def remove_basedir(basedir: Path) -> None:
-    shutil.rmtree(basedir, ignore_errors=True)
