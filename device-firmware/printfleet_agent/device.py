@@ -32,7 +32,7 @@ from printfleet_protocol.payloads import (
 from . import messages
 from .camera import CameraError, CameraSettings, LiveView, take_snapshot
 from .commands import CommandHandler
-from .connectivity import Step, diagnose
+from .connectivity import Diagnosis, Step, diagnose
 from .downloads import FileFetcher
 from .downtime import DowntimeRecorder
 from .link import LinkEvent, MqttLink
@@ -78,6 +78,7 @@ class DeviceAgent:
         self._last_facts: bytes | None = None
         self.printer_connected = False
         self.last_errors: list[str] = []
+        self.last_diagnosis: Diagnosis | None = None
         self.downtime = DowntimeRecorder(outbox, downtime_logging, clock)
         self.commands = CommandHandler(
             backend, self.call_backend, self._ack, fetcher,
@@ -277,6 +278,7 @@ class DeviceAgent:
             return
         diagnosis = await asyncio.to_thread(diagnose, self.link.host, self.link.port,
                                             self.link.state.auth_refused)
+        self.last_diagnosis = diagnosis
         step = diagnosis.failing_step
         cause = diagnosis.cause if step is not Step.CONNECTED else None
         await self.downtime.open(cause)

@@ -64,6 +64,7 @@ class MqttLink:
         self._client.max_inflight_messages_set(MAX_INFLIGHT)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_message = self._on_message
         self._client.on_publish = self._on_publish
 
@@ -136,6 +137,12 @@ class MqttLink:
             self.state.connected = False
             self.state.disconnected_since = time.time()
             self._record_error(f"disconnected: {reason_code}")
+        self._post(LinkEvent("disconnected"))
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
+        # No TCP connection at all (broker down, no network): paho retries by itself.
+        if self.state.last_error is None or "could not connect" not in self.state.last_error:
+            self._record_error(f"could not connect to {self._host}:{self._port}")
         self._post(LinkEvent("disconnected"))
 
     def _on_message(self, client: mqtt.Client, userdata: object,

@@ -53,6 +53,10 @@ async def device_status(device: DeviceAgent) -> dict[str, Any]:
             "connected": link.connected,
             "auth_refused": link.auth_refused,
             "printer_link": device.printer_connected,
+            "failing_step": None if link.connected or device.last_diagnosis is None
+            else str(device.last_diagnosis.failing_step),
+            "detail": None if link.connected or device.last_diagnosis is None
+            else device.last_diagnosis.detail,
             "since": link.connected_since if link.connected else link.disconnected_since,
         },
         "outbox": {"pending": pending, "depth": sum(pending.values()),
@@ -71,8 +75,7 @@ def render(report: dict[str, Any], now: float | None = None) -> str:
              + ("stopped" if report.get("stopped") else f"status written {age:.0f}s ago")]
     for d in report.get("devices", []):
         c = d["connectivity"]
-        chain = ("network ok → broker ok → auth ok" if c["connected"] else
-                 "auth REFUSED" if c["auth_refused"] else f"broker {c['broker']} unreachable")
+        chain = "network ok → broker ok → auth ok" if c["connected"] else _broken_chain(c)
         printer = "printer link ok" if c["printer_link"] else "printer link DOWN"
         lines.append(f"{d['device_id']}: {'online' if c['connected'] else 'OFFLINE'} "
                      f"({chain}; {printer})")
@@ -83,3 +86,13 @@ def render(report: dict[str, Any], now: float | None = None) -> str:
         for error in d["last_errors"][-5:]:
             lines.append(f"  error: {error}")
     return "\n".join(lines)
+
+
+def _broken_chain(connectivity: dict[str, Any]) -> str:
+    """Show the chain up to its first broken link."""
+    step = connectivity.get("failing_step") or ("auth" if connectivity["auth_refused"]
+                                                else "broker")
+    detail = connectivity.get("detail") or f"{connectivity['broker']} unreachable"
+    chain = {"network": "network DOWN", "broker": "network ok → broker DOWN",
+             "auth": "network ok → broker ok → auth REFUSED"}.get(step, "connecting")
+    return f"{chain}: {detail}"

@@ -124,3 +124,25 @@ async def test_sigkill_mid_print_loses_and_duplicates_no_must_deliver_message(
     assert set(events.values()) == {1}, f"duplicated job events: {events}"
     failed = [e for e in store.table_rows("job_events", "printer-crash") if e["event"] == "failed"]
     assert "host lost" in failed[0]["reason"]
+
+
+async def test_status_names_the_broken_link_when_the_broker_is_unreachable(store, context,
+                                                                          make_device):
+    from printfleet_agent.status import device_status, render
+
+    from ..support import free_port
+
+    device, _ = make_device("printer-lonely", broker_port=free_port(),
+                            printer={"downtime_logging": True})
+    await device.start()
+    try:
+        await eventually(lambda: device.last_diagnosis is not None, 15, "a diagnosis")
+        report = await device_status(device)
+        downtime_open = await device.downtime.is_open()
+    finally:
+        await device.stop()
+    assert report["connectivity"]["failing_step"] == "broker"
+    assert downtime_open, "an agent that starts offline records downtime too"
+    text = render({"written_at": 0, "pid": 1, "devices": [report]}, now=1)
+    assert "printer-lonely: OFFLINE (network ok → broker DOWN:" in text
+    assert "refused the connection" in text
