@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,7 +13,13 @@ import httpx
 import pytest
 
 from fleet.worker import FleetWorker
-from printfleet_agent.pairing import PairingClient, PairingFailed, pair, with_paired_identities
+from printfleet_agent.pairing import (
+    PairingClient,
+    PairingFailed,
+    pair,
+    waiting_for_claim,
+    with_paired_identities,
+)
 from printfleet_agent.runtime import build_device
 from printfleet_agent.settings import AgentSettings, BrokerSettings, PrinterConfig, ServerSettings
 from storage import open_ingest_store
@@ -83,6 +91,10 @@ async def test_a_fresh_agent_is_claimed_by_its_code_and_reports(broker, context,
     pairing = threading.Thread(target=run_pairing, daemon=True)
     pairing.start()
     wait_until(lambda: shown, 10, "the agent to show its code")
+    status = subprocess.run([sys.executable, "-m", "printfleet_agent.cli", "status"],
+                            capture_output=True, text=True, timeout=30,
+                            env={"PRINTFLEET_AGENT_DATA_DIR": settings.data_dir})
+    assert f"waits to be paired: code {shown[0]}" in status.stdout
     owner, other = signed_in(web, "owner@example.com"), signed_in(web, "other@example.com")
     waiting = owner.get("/api/v1/pairing/waiting").json()
     assert len(waiting) == 1 and "code" not in waiting[0]
@@ -98,6 +110,7 @@ async def test_a_fresh_agent_is_claimed_by_its_code_and_reports(broker, context,
     device_id = paired[0]
     assert claimed.json()["device_id"] == device_id
 
+    assert waiting_for_claim(settings) == [], "the shown code is cleared once claimed"
     password_file = settings.data_path / device_id / "password"
     assert password_file.stat().st_mode & 0o777 == 0o600
     resolved = with_paired_identities(settings)

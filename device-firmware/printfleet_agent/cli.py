@@ -24,6 +24,7 @@ from .pairing import (
     paired_device_id,
     show_code_on_printer,
     store_credentials,
+    waiting_for_claim,
     with_paired_identities,
 )
 from .runtime import AgentConfigError, build_backend, build_devices, read_secret, run_devices
@@ -182,13 +183,25 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _status(settings: AgentSettings, as_json: bool) -> int:
     path = settings.data_path / STATUS_FILE
+    waiting = waiting_for_claim(settings)
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        print(f"no status at {path}: is the agent running with data_dir {settings.data_dir}?",
-              file=sys.stderr)
-        return 1
-    print(json.dumps(report, indent=2) if as_json else render(report))
+        if not waiting:
+            print(f"no status at {path}: is the agent running with data_dir "
+                  f"{settings.data_dir}?", file=sys.stderr)
+            return 1
+        report = {"devices": []}
+    report["waiting_for_claim"] = waiting
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return 0
+    for entry in waiting:
+        minutes = max(0, round((entry["expires_at"] - time.time()) / 60))
+        print(f"printer {entry['printer']} ({entry['name']}) waits to be paired: code "
+              f"{entry['code']} (expires in {minutes} min; Printers → Add a printer)")
+    if report["devices"]:
+        print(render(report))
     return 0
 
 

@@ -100,6 +100,22 @@ def slot_file(settings: AgentSettings, index: int) -> Path:
     return settings.data_path / "pairing" / f"printer-{index}.json"
 
 
+def pending_file(settings: AgentSettings, index: int) -> Path:
+    """Where a printer waiting to be claimed keeps its code, for `printfleet-agent status`."""
+    return settings.data_path / "pairing" / f"printer-{index}.waiting.json"
+
+
+def waiting_for_claim(settings: AgentSettings) -> list[dict[str, Any]]:
+    """Printers whose codes are shown and not yet claimed."""
+    found = []
+    for path in sorted((settings.data_path / "pairing").glob("printer-*.waiting.json")):
+        try:
+            found.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def paired_device_id(settings: AgentSettings, index: int) -> str | None:
     try:
         return str(json.loads(slot_file(settings, index).read_text())["device_id"])
@@ -132,9 +148,14 @@ def pair(settings: AgentSettings, index: int, client: PairingClient,
          show: Callable[[str, PrinterConfig, Registration], None]) -> str:
     """Pair printer `index`: register, show the code, wait, store; return the device id."""
     registration = client.register()
+    waiting = pending_file(settings, index)
+    _write_private(waiting, json.dumps({"printer": index, "name": settings.printers[index].name,
+                                        "code": registration.code,
+                                        "expires_at": registration.expires_at}))
     show(registration.code, settings.printers[index], registration)
     credentials = client.wait_for_credentials(registration)
     store_credentials(settings, index, credentials["device_id"], credentials["password"])
+    waiting.unlink(missing_ok=True)
     logger.info("paired as %s", credentials["device_id"])
     return str(credentials["device_id"])
 
