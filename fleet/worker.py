@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import time
 from collections import defaultdict
@@ -42,7 +41,9 @@ class FleetWorker:
         self._settings = settings
         self._store = store
         self._password = fleet_password
-        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}"
+        # A stable id: a restarted worker resumes its MQTT session and receives
+        # again whatever it had not acknowledged when it died.
+        self.worker_id = worker_id or socket.gethostname()
         self.metrics = WorkerMetrics(self.worker_id)
         self._batcher: Batcher | None = None
         self._client: Client | None = None
@@ -186,9 +187,9 @@ def stored_ranges(accepted: Sequence[Accepted]) -> dict[str, list[tuple[int, int
 
 
 async def run_worker(settings: Settings, store: IngestStore, fleet_password: str,
-                     stop_event: asyncio.Event) -> None:
+                     stop_event: asyncio.Event, worker_id: str | None = None) -> None:
     """Run one worker until stop_event is set."""
-    worker = FleetWorker(settings, store, fleet_password)
+    worker = FleetWorker(settings, store, fleet_password, worker_id)
     await worker.start()
     try:
         await stop_event.wait()

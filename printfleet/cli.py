@@ -99,7 +99,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="length of each simulated print (default 180)")
 
     command("migrate", commands.migrate, "apply pending database migrations")
-    command("worker", commands.worker, "run one fleet ingest worker (MQTT -> storage)")
+    worker = command("worker", commands.worker, "run one fleet ingest worker (MQTT -> storage)")
+    worker.add_argument("--worker-id", help="this worker's stable id (default: the host name); "
+                        "give each worker on one host its own, and keep it across restarts so "
+                        "a restarted worker resumes its session")
     command("scheduler", commands.scheduler,
             "run the scheduler process (presence watchdog; exactly one per installation)")
     web = command("web", commands.web, "run the web UI server")

@@ -37,7 +37,7 @@ def worker(context: Context, args: argparse.Namespace) -> int:
     async def run() -> None:
         stop = async_stop_event(asyncio.get_running_loop())
         await run_worker(context.settings, open_ingest_store(context.settings),
-                         context.fleet_password, stop)
+                         context.fleet_password, stop, args.worker_id)
 
     try:
         asyncio.run(run())

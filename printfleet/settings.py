@@ -45,11 +45,27 @@ class FleetSettings(_Section):
     session_expiry_s: PositiveInt = 3600
 
 
+# The name of an environment variable that holds a secret. Never PRINTFLEET_*:
+# the loader reads every such variable as a settings override.
+EnvVarName = Annotated[str, msgspec.Meta(pattern=r"^(?!PRINTFLEET_)[A-Za-z_][A-Za-z0-9_]*$")]
+
+
 class StorageSettings(_Section):
-    # PostgreSQL / TimescaleDB joins with the fleet-scale ingest work.
-    backend: Literal["sqlite"] = "sqlite"
+    # "sqlite" (embedded) or "postgres" (a PostgreSQL server, for fleets).
+    backend: Literal["sqlite", "postgres"] = "sqlite"
     # Empty: <data_dir>/printfleet.sqlite3
     sqlite_path: str = ""
+    # Secret by reference: the environment variable holding the PostgreSQL
+    # connection URL (it may carry a password, so it is never in the file).
+    postgres_dsn_env: EnvVarName = "DATABASE_URL"
+    # Connections each process keeps open / may open at most.
+    postgres_pool_min: Annotated[int, msgspec.Meta(ge=0)] = 1
+    postgres_pool_max: PositiveInt = 10
+
+    def __post_init__(self) -> None:
+        if self.postgres_pool_min > self.postgres_pool_max:
+            raise ValueError(f"postgres_pool_min ({self.postgres_pool_min}) must not exceed "
+                             f"postgres_pool_max ({self.postgres_pool_max})")
 
 
 class WebSettings(_Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -46,3 +47,9 @@ async def worker(broker, context):
     await running.start()
     yield running
     await running.stop()
+
+
+@pytest.fixture
+def owner(store) -> int:
+    """A user who owns the test's printers."""
+    return store.create_user(f"{uuid.uuid4().hex[:8]}@example.com", "x")

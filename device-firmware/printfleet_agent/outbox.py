@@ -138,7 +138,8 @@ class Outbox:
             message = build(seq)
             if family in LATEST_ONLY:
                 cursor = await db.execute(
-                    "DELETE FROM outbox WHERE family = ? AND last_sent_at IS NULL",
+                    # Never sent (attempts = 0): a sent one may already be stored.
+                    "DELETE FROM outbox WHERE family = ? AND attempts = 0",
                     (family.value,))
                 if cursor.rowcount:
                     await self._add_counter(f"{family.value}s_superseded_total", cursor.rowcount)
@@ -146,6 +147,9 @@ class Outbox:
                 "INSERT INTO outbox (seq, family, payload, must_deliver, ts) VALUES (?, ?, ?, ?, ?)",
                 (seq, family.value, encode(message), int(family in MUST_DELIVER),
                  getattr(message, "ts", self._clock())))
+            # Per-family totals let anyone account for every message: each one
+            # is stored, thinned, superseded or counted undeliverable.
+            await self._add_counter(f"appended_{family.value}_total", 1)
         except BaseException:
             await db.execute("ROLLBACK")
             raise
@@ -245,7 +249,7 @@ class Outbox:
         interval = self.policy.thinned_interval_s
         await db.execute("BEGIN IMMEDIATE")
         cursor = await db.execute(
-            """DELETE FROM outbox WHERE family = ? AND last_sent_at IS NULL AND seq NOT IN (
+            """DELETE FROM outbox WHERE family = ? AND attempts = 0 AND seq NOT IN (
                    SELECT seq FROM outbox WHERE family = ? ORDER BY seq DESC LIMIT ?)
                AND seq NOT IN (
                    SELECT MIN(seq) FROM outbox WHERE family = ? GROUP BY CAST(ts / ? AS INTEGER))""",

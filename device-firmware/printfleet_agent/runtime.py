@@ -80,7 +80,8 @@ def build_device(settings: AgentSettings, printer: PrinterConfig, password: str 
                     broker.keepalive_s)
     outbox = Outbox(device_dir / "outbox.sqlite3",
                     OutboxPolicy(telemetry_backlog=settings.offline_telemetry_backlog,
-                                 thinned_interval_s=settings.offline_telemetry_interval_s))
+                                 thinned_interval_s=settings.offline_telemetry_interval_s,
+                                 resend_after_s=settings.unconfirmed_resend_s))
     camera = printer.camera
     return DeviceAgent(
         link, outbox, backend or build_backend(printer),

@@ -102,6 +102,9 @@ class AgentSettings(_Section):
     offline_telemetry_backlog: Annotated[int, msgspec.Meta(ge=10)] = 600
     # Beyond that backlog, keep one telemetry sample per this many seconds.
     offline_telemetry_interval_s: Annotated[float, msgspec.Meta(ge=1)] = 60.0
+    # Send a message again if the server has not confirmed storing it after
+    # this long (each further resend waits twice as long).
+    unconfirmed_resend_s: Annotated[float, msgspec.Meta(ge=1)] = 30.0
     broker: BrokerSettings = msgspec.field(default_factory=BrokerSettings)
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     printers: list[PrinterConfig] = msgspec.field(default_factory=lambda: [PrinterConfig()])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable
 
 import msgspec
@@ -18,11 +17,6 @@ from printfleet_agent.settings import (
     SimulatedPrinterConfig,
 )
 from printfleet_protocol.payloads import SCHEMA_VERSION, Command
-
-
-@pytest.fixture
-def owner(store):
-    return store.create_user(f"{uuid.uuid4().hex[:8]}@example.com", "x")
 
 
 def agent_settings(context, printers: list[PrinterConfig], broker_port: int | None = None,
