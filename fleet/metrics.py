@@ -1,4 +1,4 @@
-"""Counters a fleet worker keeps about itself, published for `printfleet status`."""
+"""Counters a fleet worker keeps about itself: for `printfleet status` and /metrics."""
 
 from __future__ import annotations
 
@@ -25,14 +25,29 @@ class WorkerMetrics:
     last_batch_s: float = 0.0
     last_commit_at: float | None = None
     rejects_by_reason: Counter[str] = field(default_factory=Counter)
+    batch_rows_sum: int = 0
+    commit_seconds_sum: float = 0.0
+    # Lag: from the device's clock to the commit, over every stored message.
+    lag_seconds_sum: float = 0.0
+    lag_count: int = 0
+    last_batch_max_lag_s: float = 0.0
+    online_devices: int = 0
 
     def record_batch(self, result: BatchResult, size: int, seconds: float) -> None:
         self.stored += result.stored
         self.duplicates += result.duplicates
         self.batches += 1
+        self.batch_rows_sum += size
+        self.commit_seconds_sum += seconds
         self.last_batch_size = size
         self.last_batch_s = seconds
         self.last_commit_at = time.time()
+
+    def record_lag(self, lags_s: list[float]) -> None:
+        if lags_s:
+            self.lag_seconds_sum += sum(lags_s)
+            self.lag_count += len(lags_s)
+            self.last_batch_max_lag_s = max(lags_s)
 
     def snapshot(self) -> dict:
         values = asdict(self)

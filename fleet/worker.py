@@ -22,6 +22,7 @@ from storage import Accepted, IngestStore, Rejected
 from .batcher import Batcher
 from .edge import classify
 from .metrics import WorkerMetrics, remove_snapshot, write_snapshot
+from .prometheus import MetricsServer, render
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class FleetWorker:
         self._metrics_task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self._stopping = False
+        self._metrics_server: MetricsServer | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -74,6 +76,10 @@ class FleetWorker:
                                 f"as {broker.fleet_username!r}: {error}") from error
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
         self._metrics_task = asyncio.create_task(self._publish_metrics(), name="metrics")
+        if fleet.metrics_port:
+            self._metrics_server = MetricsServer(fleet.metrics_host, fleet.metrics_port,
+                                                 lambda: render(self.metrics))
+            await self._metrics_server.start()
         logger.info("fleet worker %s consuming %s", self.worker_id, self._subscription_topic)
 
     async def stop(self) -> None:
@@ -81,6 +87,8 @@ class FleetWorker:
         self._stopping = True
         if self._metrics_task is not None:
             self._metrics_task.cancel()
+        if self._metrics_server is not None:
+            await self._metrics_server.stop()
         if self._client is not None:
             await self._client.disconnect()
         if self._batcher is not None:
@@ -107,6 +115,8 @@ class FleetWorker:
 
     def _confirm_stored(self, accepted: Sequence[Accepted]) -> None:
         """Tell each device which of its messages are now durable (its outbox lets go)."""
+        now = time.time()
+        self.metrics.record_lag([now - item.message.ts for item in accepted])
         if self._client is None or not self._client.is_connected:
             return  # the device resends what it never heard about; storing is idempotent
         prefix = self._settings.broker.topic_prefix
@@ -164,6 +174,10 @@ class FleetWorker:
 
     async def _publish_metrics(self) -> None:
         while True:
+            try:
+                self.metrics.online_devices = await self._store.count_online_devices()
+            except Exception:  # metrics must never take the worker down
+                logger.exception("counting online devices failed")
             write_snapshot(self.metrics, self.run_dir)
             await asyncio.sleep(METRICS_INTERVAL_S)
 

@@ -43,6 +43,10 @@ class FleetSettings(_Section):
     # worker. Bounds worker memory; the broker holds the rest.
     receive_maximum: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 2000
     session_expiry_s: PositiveInt = 3600
+    # Serve Prometheus metrics on http://<metrics_host>:<metrics_port>/metrics
+    # (0: off). Give each worker on one host its own port.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: Port = 0
 
 
 # The name of an environment variable that holds a secret. Never PRINTFLEET_*:

@@ -112,6 +112,10 @@ class IngestStore(Protocol):
         """Store a batch in one transaction; replays of (device, seq) are ignored."""
         ...
 
+    async def count_online_devices(self) -> int:
+        """How many devices are online now (for the workers' metrics)."""
+        ...
+
 
 class SyncStore(Protocol):
     def start(self) -> None: ...

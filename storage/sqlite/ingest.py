@@ -81,6 +81,13 @@ class SqliteIngestStore:
             raise
         return result
 
+    async def count_online_devices(self) -> int:
+        assert self._db is not None, "start() the store first"
+        async with self._db.execute(
+                "SELECT COUNT(*) FROM device_state WHERE presence = 'online'") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
     async def _update_device_state(self, devices: dict[str, DeviceUpdate]) -> None:
         db = self._db
         assert db is not None
