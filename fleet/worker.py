@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -70,6 +71,8 @@ class FleetWorker:
         try:
             await self._client.connect(broker.host, broker.port, keepalive=30, version=MQTTv50)
         except Exception as error:
+            with contextlib.suppress(Exception):  # close the refused connection's socket
+                await self._client.disconnect()
             await self._batcher.stop()
             await self._store.stop()
             raise BrokerRefused(f"cannot connect to MQTT broker at {broker.host}:{broker.port} "
