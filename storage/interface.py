@@ -8,12 +8,14 @@ tests/storage/ runs against every backend.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from printfleet_protocol import Family
 
+from .downtime import DowntimeInterval
 from .jobs import JobRecord
 
 
@@ -190,6 +192,18 @@ class SyncStore(Protocol):
 
     def jobs_for_device(self, device_id: str) -> list[JobRecord]:
         """One record per print, rebuilt from the device's job events."""
+        ...
+
+    def device_created_at(self, device_id: str) -> float | None: ...
+
+    def downtime_history(self, device_id: str, now: float | None = None
+                         ) -> list[DowntimeInterval]:
+        """Server-seen and device-reported downtime, merged."""
+        ...
+
+    def uptime_by_day(self, device_id: str, now: float | None = None
+                      ) -> list[tuple[datetime.date, float]]:
+        """Uptime % per UTC day since the device was added."""
         ...
 
     def recent_rejects(self, limit: int = 100) -> list[RejectRow]: ...

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..derived import DerivedReads
 from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
-from ..jobs import JobRecord, build_job_records
 from ..migrations import migrations_for
 from .connection import connect
 from .pairing import PairingQueries
@@ -25,7 +25,7 @@ _PRINTER_COLUMNS = """d.device_id, d.name, COALESCE(s.presence, 'offline') AS pr
     s.job_file_name, s.job_status, s.telemetry_ts"""
 
 
-class SqliteSyncStore(PairingQueries):
+class SqliteSyncStore(PairingQueries, DerivedReads):
     """One connection per thread, so a threaded web server can share the store."""
 
     def __init__(self, path: Path) -> None:
@@ -151,8 +151,10 @@ class SqliteSyncStore(PairingQueries):
             "USING (device_id) WHERE d.revoked_at IS NULL ORDER BY d.name, d.device_id")
         return [_printer_row(row) for row in rows]
 
-    def jobs_for_device(self, device_id: str) -> list[JobRecord]:
-        return build_job_records(self.table_rows("job_events", device_id))
+    def device_created_at(self, device_id: str) -> float | None:
+        row = self._conn().execute("SELECT created_at FROM devices WHERE device_id = ?",
+                                   (device_id,)).fetchone()
+        return None if row is None else float(row[0])
 
     def recent_rejects(self, limit: int = 100) -> list[RejectRow]:
         rows = self._conn().execute(

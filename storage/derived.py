@@ -1,0 +1,37 @@
+"""Reads built from the stored events, the same on every backend (a mixin over table_rows)."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Any
+
+from .downtime import DowntimeInterval, downtime_history, uptime_by_day
+from .jobs import JobRecord, build_job_records
+
+
+class DerivedReads:
+    """Needs `table_rows(table, device_id)` and `device_created_at(device_id)`."""
+
+    def table_rows(self, table: str, device_id: str) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def device_created_at(self, device_id: str) -> float | None:
+        raise NotImplementedError
+
+    def jobs_for_device(self, device_id: str) -> list[JobRecord]:
+        return build_job_records(self.table_rows("job_events", device_id))
+
+    def downtime_history(self, device_id: str, now: float | None = None
+                         ) -> list[DowntimeInterval]:
+        now = time.time() if now is None else now
+        return downtime_history(self.table_rows("presence_events", device_id),
+                                self.table_rows("downtime_reports", device_id), now)
+
+    def uptime_by_day(self, device_id: str, now: float | None = None
+                      ) -> list[tuple[datetime.date, float]]:
+        now = time.time() if now is None else now
+        created = self.device_created_at(device_id)
+        if created is None:
+            return []
+        return uptime_by_day(self.downtime_history(device_id, now), created, now)
