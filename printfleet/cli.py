@@ -120,6 +120,29 @@ def _parser() -> argparse.ArgumentParser:
     status = command("status", commands.status, "show the fleet at a glance")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    bench = sub.add_parser("bench", help="measure performance (figures as JSON on stdout)",
+                           description="Benchmarks print figures, and ratios against baselines "
+                                       "measured in the same run, as one JSON object.")
+    bench_sub = bench.add_subparsers(title="benchmarks", metavar="BENCHMARK")
+    ingest_help = ("ingest: start a broker, a fresh store and N simulated devices, then measure "
+                   "the fleet worker's committed msg/s against a bare MQTT drain and a direct "
+                   "store write, publish-to-commit latency, loss and the worker's memory")
+    ingest = bench_sub.add_parser("ingest", parents=[common], help=ingest_help,
+                                  description=ingest_help)
+    ingest.set_defaults(handler=commands.bench_ingest)
+    ingest.add_argument("--backend", choices=["sqlite", "postgres"],
+                        help="store to measure (default: storage.backend of the settings). "
+                             "postgres creates and drops a fresh database on the server in the "
+                             "variable storage.postgres_dsn_env names (default DATABASE_URL)")
+    ingest.add_argument("--devices", type=int, default=200, metavar="N",
+                        help="simulated printers, each on its own MQTT connection with its own "
+                             "credentials (default 200)")
+    ingest.add_argument("--seconds", type=float, default=10.0, metavar="S",
+                        help="length of each phase: bare drain, max rate, latency (default 10)")
+    ingest.add_argument("--generators", type=int, metavar="K",
+                        help="load-generator processes the devices are spread over "
+                             "(default: one per CPU, 2 to 4)")
+
     user = command("user-add", commands.user_add, "create a user account")
     user.add_argument("email")
     user.add_argument("--password-file", type=Path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import threading
@@ -94,6 +95,23 @@ def simulate(context: Context, args: argparse.Namespace) -> int:
 def status(context: Context, args: argparse.Namespace) -> int:
     report = status_module.collect(context.settings, context.open_store(migrate=False))
     print(status_module.render_json(report) if args.json else status_module.render_text(report))
+    return 0
+
+
+def bench_ingest(context: Context, args: argparse.Namespace) -> int:
+    from .bench.ingest import BenchOptions, default_generators, run
+    from .bench.processes import BenchError
+
+    if args.devices < 1 or args.seconds <= 0 or (args.generators is not None and args.generators < 1):
+        raise CommandError("--devices and --generators must be at least 1, --seconds above 0")
+    options = BenchOptions(args.backend or context.settings.storage.backend, args.devices,
+                           args.seconds, args.generators or default_generators())
+    try:
+        report = run(context.settings, options, lambda text: print(text, file=sys.stderr,
+                                                                    flush=True))
+    except BenchError as error:
+        raise CommandError(str(error)) from None
+    print(json.dumps(report, indent=2))
     return 0
 
 
