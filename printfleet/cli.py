@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from printfleet_protocol.settings import SettingsError, check_config_report
+from storage import BackendUnavailable
 
 from . import commands
 from .context import Context
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return args.handler(Context(settings), args)
-    except commands.CommandError as error:
+    except (commands.CommandError, BackendUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
+# A PostgreSQL server for the storage contract and worker tests (installed
+# and started on a fresh machine; left alone when one already answers).
+scripts/ensure-postgres.sh
 # A real OctoPrint (its own virtualenv) for the agent's OctoPrint tests and bench.
 scripts/install-octoprint.sh
 echo "test: ruff"

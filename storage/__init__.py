@@ -7,6 +7,7 @@ TimescaleDB is the production backend.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from .interface import (
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Accepted",
+    "BackendUnavailable",
     "BatchResult",
     "IngestStore",
     "PendingDevice",
@@ -49,6 +51,11 @@ def open_sync_store(settings: Settings) -> SyncStore:
         from .sqlite import SqliteSyncStore
 
         return SqliteSyncStore(settings.sqlite_file)
+    if settings.storage.backend == "postgres":
+        from .postgres import PostgresSyncStore
+
+        return PostgresSyncStore(postgres_dsn(settings), settings.storage.postgres_pool_min,
+                                 settings.storage.postgres_pool_max)
     raise BackendUnavailable(f"unknown storage backend {settings.storage.backend!r}")
 
 
@@ -58,4 +65,21 @@ def open_ingest_store(settings: Settings) -> IngestStore:
         from .sqlite import SqliteIngestStore
 
         return SqliteIngestStore(settings.sqlite_file)
+    if settings.storage.backend == "postgres":
+        from .postgres import PostgresIngestStore
+
+        return PostgresIngestStore(postgres_dsn(settings), settings.storage.postgres_pool_min,
+                                   settings.storage.postgres_pool_max)
     raise BackendUnavailable(f"unknown storage backend {settings.storage.backend!r}")
+
+
+def postgres_dsn(settings: Settings) -> str:
+    """Read the PostgreSQL connection URL from the variable the settings name."""
+    variable = settings.storage.postgres_dsn_env
+    dsn = os.environ.get(variable, "").strip()
+    if not dsn:
+        raise BackendUnavailable(
+            f"storage.backend is 'postgres' but the environment variable {variable} "
+            "(named by storage.postgres_dsn_env) is not set; set it to a connection URL "
+            "such as postgresql://printfleet@localhost:5432/printfleet")
+    return dsn

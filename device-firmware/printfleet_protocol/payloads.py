@@ -30,7 +30,8 @@ MAX_IMAGE_BYTES = 188 * 1024
 
 Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
+# Fits every backend's BIGINT: a larger seq would fail (and retry) a whole batch.
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 Text = Annotated[str, msgspec.Meta(max_length=256)]
 
 

@@ -1,21 +1,37 @@
-"""The fleet worker against a real Mosquitto and a real SQLite store."""
+"""The fleet worker against a real Mosquitto and a real store, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from fleet.worker import BrokerRefused, FleetWorker
+from printfleet.context import Context
 from printfleet_protocol import Family, device_topic
 from printfleet_protocol.payloads import SCHEMA_VERSION, Heater, JobEvent, Telemetry
 from storage import open_ingest_store
 
-from ..support import connect_client, wait_until
+from ..storage.postgres_server import fresh_database
+from ..support import connect_client, make_settings, wait_until
 
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def context(request, tmp_path, monkeypatch) -> Iterator[Context]:
+    """Every test here runs the real worker on each backend (a fresh database for each)."""
+    if request.param == "sqlite":
+        yield Context(make_settings(tmp_path / "data"))
+        return
+    with fresh_database() as dsn:
+        # Secret by reference, as in production: the settings name the variable.
+        monkeypatch.setenv("PF_TEST_DATABASE_URL", dsn)
+        yield Context(make_settings(tmp_path / "data", storage={
+            "backend": "postgres", "postgres_dsn_env": "PF_TEST_DATABASE_URL"}))
 
 
 @pytest.fixture

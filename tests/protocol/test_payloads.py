@@ -252,7 +252,7 @@ def test_heartbeat_counters_accept_large_totals() -> None:
                  id="two-ranges"),
     pytest.param([[48220, 48220], [48190, 48214]], [(48220, 48220), (48190, 48214)],
                  id="any-order"),
-    pytest.param([[0, 2**64 - 1]], [(0, 2**64 - 1)], id="largest-seq"),
+    pytest.param([[0, 2**63 - 1]], [(0, 2**63 - 1)], id="largest-seq"),
 ])
 def test_stored_ranges_decode_as_inclusive_pairs(ranges: list, expected: list) -> None:
     ack = decode(Family.STORED, payload(Family.STORED, ranges=ranges))
@@ -335,7 +335,7 @@ def test_largest_valid_camera_payload_is_not_oversize() -> None:
     # Control characters are escaped as \u00XX: six bytes for every character.
     worst_text = "\x01" * 256
     snapshot = CameraSnapshot(
-        v=1, ts=-1.2345678901234567e300, seq=2**64 - 1, reason=worst_text,
+        v=1, ts=-1.2345678901234567e300, seq=2**63 - 1, reason=worst_text,
         image=b"\xff" * MAX_IMAGE_BYTES, content_type=worst_text, job_id=worst_text,
     )
     raw = encode(snapshot)
@@ -434,3 +434,14 @@ def test_family_of_refuses_subclasses() -> None:
     message = PatchedTelemetry(v=1, ts=TS, seq=1, state="idle")
     with pytest.raises(TypeError):
         family_of(message)
+
+
+def test_a_sequence_number_beyond_64_bits_is_invalid_not_a_poison_batch():
+    from printfleet_protocol import Family, PayloadError, decode
+
+    too_big = b'{"v": 1, "ts": 1.0, "seq": 9223372036854775808, "state": "idle"}'
+    with pytest.raises(PayloadError) as caught:
+        decode(Family.TELEMETRY, too_big)
+    assert caught.value.reason == "invalid"
+    largest = b'{"v": 1, "ts": 1.0, "seq": 9223372036854775807, "state": "idle"}'
+    assert decode(Family.TELEMETRY, largest).seq == 2**63 - 1

@@ -1,13 +1,14 @@
 """The storage contract: every backend must pass these same tests.
 
-A backend joins by adding a parameter to the `backend` fixture that yields
-a started (sync store, ingest store) pair on a fresh, empty database.
+A backend joins by adding a parameter to the `stores` fixture that yields
+a started (sync store, ingest store) pair on a fresh, migrated database.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pytest
@@ -22,7 +23,10 @@ from printfleet_protocol.payloads import (
     Telemetry,
 )
 from storage import Accepted, IngestStore, Rejected, SyncStore
+from storage.postgres import PostgresIngestStore, PostgresSyncStore
 from storage.sqlite import SqliteIngestStore, SqliteSyncStore
+
+from .postgres_server import fresh_database
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -33,16 +37,21 @@ class Stores:
     ingest: IngestStore
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 async def stores(request, tmp_path) -> AsyncIterator[Stores]:
-    path = tmp_path / "contract.sqlite3"
-    sync, ingest = SqliteSyncStore(path), SqliteIngestStore(path)
-    sync.start()
-    sync.migrate()
-    await ingest.start()
-    yield Stores(sync, ingest)
-    await ingest.stop()
-    sync.stop()
+    with ExitStack() as cleanup:
+        if request.param == "sqlite":
+            path = tmp_path / "contract.sqlite3"
+            sync, ingest = SqliteSyncStore(path), SqliteIngestStore(path)
+        else:
+            dsn = cleanup.enter_context(fresh_database())
+            sync, ingest = PostgresSyncStore(dsn), PostgresIngestStore(dsn)
+        sync.start()
+        cleanup.callback(sync.stop)
+        sync.migrate()
+        await ingest.start()
+        yield Stores(sync, ingest)
+        await ingest.stop()
 
 
 def accepted(device_id: str, family: Family, message, received_at: float | None = None):
@@ -163,3 +172,60 @@ def test_user_lookup_ignores_email_case(stores):
     assert found is not None and found.id == user_id
     assert stores.sync.user_by_id(user_id).first_name == "Ada"
     assert stores.sync.user_by_email("nobody@example.com") is None
+
+
+async def test_a_sequence_repeated_inside_one_batch_is_stored_once_first_copy_wins(stores):
+    now = time.time()
+    batch = [accepted("p-1", Family.TELEMETRY, telemetry(1, now, bed=20.0)),
+             accepted("p-1", Family.TELEMETRY, telemetry(1, now, bed=99.0)),
+             accepted("p-2", Family.TELEMETRY, telemetry(1, now, bed=30.0))]
+    result = await stores.ingest.write_batch(batch, [])
+    assert (result.stored, result.duplicates, result.by_family) == (2, 1, {"telemetry": 2})
+    (row,) = stores.sync.table_rows("telemetry", "p-1")
+    assert '"actual":20.0' in row["heaters_json"]
+
+
+async def test_nul_characters_never_make_a_batch_fail(stores):
+    # A device may send "\u0000" in a string; a garbage payload may hold NUL
+    # bytes. Such a batch must store, or the worker would retry it forever.
+    event = JobEvent(v=SCHEMA_VERSION, ts=time.time(), seq=1, job_id="j\x00", event="started",
+                     file_name="a\x00b.gcode", origin="sd_card")
+    reject = Rejected("pf/p-1/telemetry", "p-1", "malformed", "bad \x00", 3, "\x00\x01{",
+                      time.time())
+    result = await stores.ingest.write_batch([accepted("p-1", Family.JOB, event)], [reject])
+    assert (result.stored, result.rejected) == (1, 1)
+    (row,) = stores.sync.table_rows("job_events", "p-1")
+    assert row["file_name"].startswith("a") and row["file_name"].endswith("b.gcode")
+    assert stores.sync.recent_rejects(1)[0].payload_size == 3
+
+
+async def test_downtime_history_merges_presence_and_device_reports(stores):
+    from printfleet_protocol.payloads import Downtime
+
+    stores.sync.add_device("p-1", "Printer", None, "$7$h")
+    created = stores.sync.device_created_at("p-1")
+    assert created is not None
+    t = created + 10
+    await stores.ingest.write_batch([
+        accepted("p-1", Family.PRESENCE, presence(1, "online"), t),
+        accepted("p-1", Family.PRESENCE, presence(0, "offline"), t + 100),  # a last will
+        accepted("p-1", Family.PRESENCE, presence(2, "online"), t + 160),
+        accepted("p-1", Family.DOWNTIME, Downtime(v=SCHEMA_VERSION, ts=t + 161, seq=3,
+                                                   started_at=t + 95, ended_at=t + 158,
+                                                   cause="network"), t + 161),
+    ], [])
+    (interval,) = stores.sync.downtime_history("p-1", now=t + 200)
+    assert (interval.started_at, interval.ended_at) == (t + 95, t + 160)
+    assert (interval.cause, interval.source) == ("network", "both")
+    days = stores.sync.uptime_by_day("p-1", now=t + 200)
+    assert days and days[-1][1] < 100.0
+    assert stores.sync.uptime_by_day("unknown-device") == []
+
+
+async def test_online_devices_are_counted_for_the_workers_metrics(stores):
+    now = time.time()
+    await stores.ingest.write_batch([accepted(d, Family.TELEMETRY, telemetry(1, now), now)
+                                     for d in ("p-1", "p-2")], [])
+    assert await stores.ingest.count_online_devices() == 2
+    assert stores.sync.mark_silent_devices_offline(now + 100, 1.5, 30) == ["p-1", "p-2"]
+    assert await stores.ingest.count_online_devices() == 0

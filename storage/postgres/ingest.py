@@ -1,0 +1,136 @@
+"""Batched, idempotent ingest into PostgreSQL: COPY into staging, then insert-or-ignore.
+
+Per batch, in one transaction: each table's rows are COPYed into a
+session-local staging table, then moved with INSERT ... SELECT ... ON
+CONFLICT DO NOTHING, whose row count is what was new. device_state then
+follows the SQLite backend's "newer wins" rules, rule for rule
+(device_state.py).
+
+Workers sharing a subscription write overlapping devices at the same time,
+so every lock is taken in one global order: tables in COLUMNS order, rows by
+(device_id, seq), then device_state rows by device_id. Two batches may wait
+on each other but never deadlock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import AsyncCursor
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from ..interface import Accepted, BatchResult, Rejected
+from ..rows import COLUMNS, split_batch
+from .connection import CONNECT_TIMEOUT_S, check_server_async, describe, pool_kwargs, unavailable
+from .device_state import update_device_state
+from .values import text_safe
+
+logger = logging.getLogger(__name__)
+
+# The key replays collide on. Under TimescaleDB it becomes
+# (device_id, seq, ts), with the unique indexes (see 0001_initial.sql).
+CONFLICT_KEY = "(device_id, seq)"
+
+
+def _statements(table: str, columns: tuple[str, ...]) -> tuple[str, str, str]:
+    names = ", ".join(columns)
+    staging = f"staging_{table}"
+    # Created once per session and emptied by every commit: no catalog churn
+    # per batch. `ord` keeps the first copy of a (device, seq) repeated
+    # inside one batch, as SQLite's INSERT OR IGNORE does.
+    create = (f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
+              f"SELECT {names}, 0 AS ord FROM {table} WITH NO DATA")
+    copy = f"COPY {staging} ({names}, ord) FROM STDIN"
+    move = (f"INSERT INTO {table} ({names}) SELECT DISTINCT ON (device_id, seq) {names} "
+            f"FROM {staging} ORDER BY device_id, seq, ord "
+            f"ON CONFLICT {CONFLICT_KEY} DO NOTHING")
+    return create, copy, move
+
+
+_STAGING = {table: _statements(table, columns) for table, columns in COLUMNS.items()}
+
+_COPY_REJECTS = """COPY rejected_messages (received_at, topic, device_id, reason, detail,
+    payload_size, payload_excerpt) FROM STDIN"""
+
+
+class PostgresIngestStore:
+    """The fleet worker's write path on PostgreSQL; one transaction per batch."""
+
+    def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10) -> None:
+        self._dsn = dsn
+        self._pool_min = pool_min
+        self._pool_max = pool_max
+        self._pool: AsyncConnectionPool | None = None
+
+    async def start(self) -> None:
+        """Check the server, then open the connection pool."""
+        if self._pool is not None:
+            return
+        mode = await check_server_async(self._dsn)
+        pool = AsyncConnectionPool(self._dsn, min_size=self._pool_min, max_size=self._pool_max,
+                                   kwargs=pool_kwargs("ingest"), open=False,
+                                   check=AsyncConnectionPool.check_connection,
+                                   name="printfleet-ingest")
+        try:
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        except PoolTimeout as error:
+            raise unavailable(self._dsn, error) from error
+        self._pool = pool
+        logger.info("ingest store on %s: %s", describe(self._dsn), mode)
+
+    async def stop(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def write_batch(
+        self, accepted: Sequence[Accepted], rejected: Sequence[Rejected]
+    ) -> BatchResult:
+        assert self._pool is not None, "start() the store first"
+        split = split_batch(accepted)
+        result = BatchResult(rejected=len(rejected))
+        async with self._pool.connection() as connection, connection.transaction():
+            cursor = connection.cursor()
+            for table in COLUMNS:  # a fixed order, for the lock order
+                rows = split.rows.get(table)
+                if rows:
+                    stored = await _insert_new(cursor, table, rows)
+                    result.by_family[table] = stored
+                    result.stored += stored
+                    result.duplicates += len(rows) - stored
+            if split.devices:
+                await update_device_state(cursor, split.devices)
+            if rejected:
+                await _copy(cursor, _COPY_REJECTS, [_reject_row(r) for r in rejected])
+        return result
+
+    async def count_online_devices(self) -> int:
+        assert self._pool is not None, "start() the store first"
+        async with self._pool.connection() as connection:
+            cursor = await connection.execute(
+                "SELECT COUNT(*) FROM device_state WHERE presence = 'online'")
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+
+async def _insert_new(cursor: AsyncCursor[Any], table: str, rows: list[tuple]) -> int:
+    """COPY rows into the table's staging, move the new ones; return how many were new."""
+    create, copy, move = _STAGING[table]
+    await cursor.execute(create)
+    await _copy(cursor, copy, [row + (ordinal,) for ordinal, row in enumerate(rows)])
+    await cursor.execute(move)
+    return cursor.rowcount
+
+
+async def _copy(cursor: AsyncCursor[Any], statement: str, rows: list[tuple]) -> None:
+    async with cursor.copy(statement) as copy:
+        for row in rows:
+            await copy.write_row(text_safe(row))
+
+
+def _reject_row(r: Rejected) -> tuple:
+    return (r.received_at, r.topic, r.device_id, r.reason, r.detail, r.payload_size,
+            r.payload_excerpt)
+

@@ -1,0 +1,210 @@
+"""The sync side of the PostgreSQL backend: migrations, accounts, registry, reads."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ..derived import DerivedReads
+from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
+from .connection import (
+    CONNECT_TIMEOUT_S,
+    check_server,
+    connect,
+    describe,
+    pool_kwargs,
+    unavailable,
+)
+from .migrate import apply_migrations
+from .pairing import PairingQueries
+
+logger = logging.getLogger(__name__)
+
+# COLLATE "C" wherever order is visible: byte order, as SQLite sorts text.
+_PRINTERS = """SELECT d.device_id, d.name, COALESCE(s.presence, 'offline') AS presence,
+    s.last_seen_at, s.printer_state, s.heaters_json, s.progress_pct, s.time_left_s,
+    s.job_file_name, s.job_status, s.telemetry_ts
+    FROM devices d LEFT JOIN device_state s USING (device_id)
+    WHERE d.revoked_at IS NULL {filter}
+    ORDER BY d.name COLLATE "C", d.device_id COLLATE "C"
+"""
+
+_UPSERT_DEVICE = """INSERT INTO devices (device_id, owner_user_id, name, mqtt_password_hash,
+    created_at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id) DO UPDATE SET
+    owner_user_id = excluded.owner_user_id, name = excluded.name,
+    mqtt_password_hash = excluded.mqtt_password_hash, revoked_at = NULL"""
+
+# Locked in device_id order, the order ingest locks them in (no deadlock);
+# a device heard from while we waited no longer matches and is skipped.
+_SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
+    AND last_seen_at < %s - %s * COALESCE(heartbeat_interval_s, %s)
+    ORDER BY device_id FOR UPDATE"""
+
+
+class PostgresSyncStore(PairingQueries, DerivedReads):
+    """A connection pool shared by the threads of the web server, scheduler or a command."""
+
+    def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10) -> None:
+        self._dsn = dsn
+        self._pool_min = pool_min
+        self._pool_max = pool_max
+        self._pool: ConnectionPool | None = None
+
+    def start(self) -> None:
+        """Check the server, then open the connection pool."""
+        if self._pool is not None:
+            return
+        mode = check_server(self._dsn)
+        pool = ConnectionPool(self._dsn, min_size=self._pool_min, max_size=self._pool_max,
+                              kwargs=pool_kwargs("sync"), open=False,
+                              check=ConnectionPool.check_connection, name="printfleet-sync")
+        try:
+            pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        except PoolTimeout as error:
+            raise unavailable(self._dsn, error) from error
+        self._pool = pool
+        logger.info("store on %s: %s", describe(self._dsn), mode)
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.close()
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        if self._pool is None:
+            raise RuntimeError("start() the store first")
+        with self._pool.connection() as connection:
+            yield connection
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection]:
+        with self._connection() as connection, connection.transaction():
+            yield connection
+
+    def _rows(self, query: str, params: tuple = ()) -> list[tuple[Any, ...]]:
+        with self._connection() as connection:
+            return connection.execute(query, params).fetchall()
+
+    def _dicts(self, query: str, params: tuple = ()) -> list[dict[str, Any]]:
+        with self._connection() as connection:
+            return connection.cursor(row_factory=dict_row).execute(query, params).fetchall()
+
+    def migrate(self) -> list[int]:
+        with connect(self._dsn) as connection:
+            return apply_migrations(connection)
+
+    # Accounts
+    def create_user(self, email: str, password_hash: str, first_name: str = "",
+                    last_name: str = "") -> int:
+        with self._transaction() as tx:
+            row = tx.execute(
+                "INSERT INTO users (email, password_hash, first_name, last_name, created_at) "
+                "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                (email, password_hash, first_name, last_name, time.time())).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def user_by_email(self, email: str) -> User | None:
+        return self._user("lower(email) = lower(%s)", email)
+
+    def user_by_id(self, user_id: int) -> User | None:
+        return self._user("id = %s", user_id)
+
+    def _user(self, where: str, value: Any) -> User | None:
+        rows = self._dicts("SELECT id, email, password_hash, first_name, last_name FROM users "
+                           f"WHERE {where}", (value,))
+        return User(**rows[0]) if rows else None
+
+    # Device registry
+    def add_device(self, device_id: str, name: str, owner_user_id: int | None,
+                   mqtt_password_hash: str) -> None:
+        with self._transaction() as tx:
+            tx.execute(_UPSERT_DEVICE,
+                       (device_id, owner_user_id, name, mqtt_password_hash, time.time()))
+
+    def revoke_device(self, device_id: str) -> bool:
+        with self._transaction() as tx:
+            cursor = tx.execute(
+                "UPDATE devices SET mqtt_password_hash = NULL, revoked_at = %s "
+                "WHERE device_id = %s AND revoked_at IS NULL", (time.time(), device_id))
+            return cursor.rowcount == 1
+
+    def set_device_password(self, device_id: str, mqtt_password_hash: str) -> bool:
+        with self._transaction() as tx:
+            cursor = tx.execute(
+                "UPDATE devices SET mqtt_password_hash = %s WHERE device_id = %s "
+                "AND revoked_at IS NULL", (mqtt_password_hash, device_id))
+            return cursor.rowcount == 1
+
+    def device_password_hash(self, device_id: str) -> str | None:
+        rows = self._rows("SELECT mqtt_password_hash FROM devices WHERE device_id = %s "
+                          "AND revoked_at IS NULL", (device_id,))
+        return rows[0][0] if rows else None
+
+    def broker_credentials(self) -> list[tuple[str, str]]:
+        rows = self._rows("SELECT device_id, mqtt_password_hash FROM devices WHERE revoked_at "
+                          'IS NULL AND mqtt_password_hash IS NOT NULL ORDER BY device_id COLLATE "C"')
+        return [(row[0], row[1]) for row in rows]
+
+    # Reads
+    def printers_for_user(self, user_id: int) -> list[PrinterRow]:
+        rows = self._dicts(_PRINTERS.format(filter="AND d.owner_user_id = %s"), (user_id,))
+        return [_printer_row(row) for row in rows]
+
+    def fleet_overview(self) -> list[PrinterRow]:
+        return [_printer_row(row) for row in self._dicts(_PRINTERS.format(filter=""))]
+
+    def device_created_at(self, device_id: str) -> float | None:
+        rows = self._rows("SELECT created_at FROM devices WHERE device_id = %s", (device_id,))
+        return float(rows[0][0]) if rows else None
+
+    def recent_rejects(self, limit: int = 100) -> list[RejectRow]:
+        rows = self._dicts("SELECT received_at, topic, device_id, reason, detail, payload_size, "
+                           "payload_excerpt FROM rejected_messages ORDER BY id DESC LIMIT %s",
+                           (limit,))
+        return [RejectRow(**row) for row in rows]
+
+    def reject_counts(self) -> dict[str, int]:
+        rows = self._rows("SELECT reason, COUNT(*) FROM rejected_messages GROUP BY reason "
+                          'ORDER BY reason COLLATE "C"')
+        return {row[0]: row[1] for row in rows}
+
+    def table_rows(self, table: str, device_id: str) -> list[dict[str, Any]]:
+        if table not in TIME_SERIES_TABLES:
+            raise ValueError(f"{table!r} is not a time-series table")
+        # SQLite puts NULL seqs (watchdog presence events) first, in insert order.
+        tiebreak = ", id" if table == "presence_events" else ""
+        return self._dicts(f"SELECT * FROM {table} WHERE device_id = %s "
+                           f"ORDER BY seq NULLS FIRST{tiebreak}", (device_id,))
+
+    # Presence watchdog
+    def mark_silent_devices_offline(self, now: float, silence_factor: float,
+                                    default_interval_s: float) -> list[str]:
+        with self._transaction() as tx:
+            silent = [row[0] for row in tx.execute(
+                _SILENT, (now, silence_factor, default_interval_s)).fetchall()]
+            if silent:
+                cursor = tx.cursor()
+                cursor.executemany(
+                    "UPDATE device_state SET presence = 'offline', presence_source = 'watchdog', "
+                    "presence_changed_at = %s WHERE device_id = %s",
+                    [(now, device_id) for device_id in silent])
+                cursor.executemany(
+                    "INSERT INTO presence_events (device_id, seq, ts, received_at, status, "
+                    "source) VALUES (%s, NULL, %s, %s, 'offline', 'watchdog')",
+                    [(device_id, now, now) for device_id in silent])
+        return silent
+
+
+def _printer_row(values: dict[str, Any]) -> PrinterRow:
+    values["heaters"] = json.loads(values.pop("heaters_json") or "{}")
+    return PrinterRow(**values)
