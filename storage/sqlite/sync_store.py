@@ -71,6 +71,11 @@ class SqliteSyncStore(PairingQueries, DerivedReads):
             if migration.version in done:
                 continue
             with self._transaction() as tx:
+                # Checked again under the write lock: another process may have
+                # applied it since we looked.
+                if tx.execute("SELECT 1 FROM schema_migrations WHERE version = ?",
+                              (migration.version,)).fetchone():
+                    continue
                 for statement in _statements(migration.sql):
                     tx.execute(statement)
                 tx.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",

@@ -229,3 +229,29 @@ async def test_online_devices_are_counted_for_the_workers_metrics(stores):
     assert await stores.ingest.count_online_devices() == 2
     assert stores.sync.mark_silent_devices_offline(now + 100, 1.5, 30) == ["p-1", "p-2"]
     assert await stores.ingest.count_online_devices() == 0
+
+
+def test_concurrent_migrations_on_sqlite_apply_each_version_once(tmp_path):
+    import threading
+
+    path = tmp_path / "race.sqlite3"
+    stores = [SqliteSyncStore(path) for _ in range(4)]
+    results: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def run(store):
+        try:
+            results.append(store.migrate())
+        except BaseException as error:  # collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    from storage.migrations import migrations_for
+
+    applied = sorted(version for result in results for version in result)
+    assert applied == [m.version for m in migrations_for("sqlite")]
