@@ -48,7 +48,7 @@ async def start_devices(context, store, owner, broker_port=None):
     return devices
 
 
-async def drain_and_account(devices, store, timeout_s: float = 90) -> None:
+async def check_nothing_lost(devices, store, timeout_s: float = 90) -> None:
     """Wait until every outbox is empty, stop the devices, then account for every message."""
     async def empty() -> bool:
         return all([await d.outbox.depth() == 0 for d in devices])
@@ -106,7 +106,7 @@ async def test_workers_killed_repeatedly_under_load_lose_nothing(broker, store, 
             victim.wait(5)
             workers[kills % 2] = worker_process(context, f"w{kills % 2}")  # same id
             kills += 1
-        await drain_and_account(devices, store)
+        await check_nothing_lost(devices, store)
     finally:
         for worker in workers:
             worker.terminate()
@@ -122,7 +122,7 @@ async def test_a_broker_restart_loses_nothing(broker, worker, store, context, ow
     restarted = start_broker(context)
     try:
         await asyncio.sleep(RUN_S / 2)
-        await drain_and_account(devices, store)
+        await check_nothing_lost(devices, store)
     finally:
         restarted.stop()
 
@@ -137,7 +137,7 @@ async def test_a_broker_killed_outright_loses_nothing_the_devices_hold(broker, w
     restarted = start_broker(context)
     try:
         await asyncio.sleep(RUN_S / 2)
-        await drain_and_account(devices, store)
+        await check_nothing_lost(devices, store)
     finally:
         restarted.stop()
 
@@ -154,7 +154,7 @@ async def test_a_hundred_network_cuts_lose_nothing(broker, worker, store, contex
             cuts["done"] += 1
         await eventually(lambda: all(d.link.state.connected for d in devices), 60,
                          "every device to reconnect")
-        await drain_and_account(devices, store)
+        await check_nothing_lost(devices, store)
     finally:
         await proxy.stop()
     assert cuts["done"] == 100

@@ -241,6 +241,7 @@ def test_connect_asks_octoprint_to_connect_its_printer(octoprint):
     try:
         wait_until(lambda: printer.poll(time.time()).state is PrinterState.IDLE, 20,
                    "the printer to be connected and idle")
+        assert octoprint.rest.get("/api/connection")["current"]["port"] == "VIRTUAL"
     finally:
         printer.disconnect()
 
