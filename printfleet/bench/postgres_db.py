@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg
-from psycopg import conninfo, sql
-
 from printfleet.settings import Settings
+from storage.postgres.connection import PostgresUnavailable
+from storage.postgres.scratch import scratch_database
 
 from .processes import BenchError
 
@@ -31,32 +29,15 @@ def fresh_database(settings: Settings) -> Iterator[str]:
             "storage.postgres_dsn_env names) to the URL of a user who may CREATE DATABASE, "
             "e.g. postgresql://postgres@127.0.0.1:5432/postgres. The bench creates a fresh "
             "database there and drops it afterwards.")
-    name = f"printfleet_bench_{uuid.uuid4().hex[:12]}"
-    _admin(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    created = False
     try:
-        yield conninfo.make_conninfo(server, dbname=name)
-    finally:
-        _admin(server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
-
-
-def _admin(server: str, statement: sql.Composed) -> None:
-    try:
-        with psycopg.connect(server, autocommit=True, connect_timeout=10) as connection:
-            connection.execute(statement)
-    except psycopg.Error as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise BenchError(f"PostgreSQL at {_describe(server)}: {reason}") from error
-
-
-def _describe(dsn: str) -> str:
-    """Name a server without its password."""
-    try:
-        parts = conninfo.conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "(an unparsable connection URL)"
-    user = f"{parts['user']}@" if parts.get("user") else ""
-    return f"postgresql://{user}{parts.get('host') or 'local socket'}:{parts.get('port') or 5432}"
+        with scratch_database(server, "printfleet_bench") as dsn:
+            created = True
+            yield dsn
+    except PostgresUnavailable as error:
+        if created:  # the caller's own error, or the drop: not a missing server
+            raise
+        raise BenchError(str(error)) from error
 
 
 @contextmanager

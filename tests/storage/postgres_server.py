@@ -10,15 +10,13 @@ An unreachable server fails the test; it is never skipped.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg
 import pytest
-from psycopg import conninfo, sql
 
-from storage.postgres.connection import describe
+from storage.postgres.connection import PostgresUnavailable
+from storage.postgres.scratch import scratch_database
 
 SERVER_VARIABLE = "PF_TEST_POSTGRES_URL"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -32,22 +30,15 @@ def server_dsn() -> str:
 def fresh_database() -> Iterator[str]:
     """Create an empty database with a unique name, yield its DSN, then drop it."""
     server = server_dsn()
-    name = f"printfleet_test_{uuid.uuid4().hex[:12]}"
-    _admin(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    created = False
     try:
-        yield conninfo.make_conninfo(server, dbname=name)
-    finally:
-        # FORCE: a store a test forgot to stop must not keep the database alive.
-        _admin(server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        with scratch_database(server, "printfleet_test") as dsn:
+            created = True
+            yield dsn
+    except PostgresUnavailable as error:
+        if created:  # the caller's own error, or the drop: not a missing server
+            raise
+        pytest.fail(f"{error}. The PostgreSQL tests need a server: run "
+                    f"scripts/ensure-postgres.sh, or point {SERVER_VARIABLE} at one where "
+                    "this user may CREATE DATABASE.", pytrace=False)
 
-
-def _admin(server: str, statement: sql.Composed) -> None:
-    try:
-        with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(statement)
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL is not reachable at {describe(server)} ({error}). The "
-                    "PostgreSQL tests need a server: run scripts/ensure-postgres.sh, or point "
-                    f"{SERVER_VARIABLE} at one where this user may CREATE DATABASE.",
-                    pytrace=False)
