@@ -65,11 +65,28 @@ class StorageSettings(_Section):
     # Connections each process keeps open / may open at most.
     postgres_pool_min: Annotated[int, msgspec.Meta(ge=0)] = 1
     postgres_pool_max: PositiveInt = 10
+    # "auto": TimescaleDB where the extension can be created; "on": required;
+    # "off": plain PostgreSQL even where it is installed.
+    timescaledb: Literal["auto", "on", "off"] = "auto"
+    compress_after_days: PositiveInt = 7
 
     def __post_init__(self) -> None:
         if self.postgres_pool_min > self.postgres_pool_max:
             raise ValueError(f"postgres_pool_min ({self.postgres_pool_min}) must not exceed "
                              f"postgres_pool_max ({self.postgres_pool_max})")
+
+
+class RetentionSettings(_Section):
+    # Raw telemetry must outlive the rollups' refresh window (3 days).
+    telemetry_days: Annotated[int, msgspec.Meta(ge=4)] = 30
+    telemetry_1m_days: PositiveInt = 90
+    telemetry_1h_days: PositiveInt = 1825
+    events_days: PositiveInt = 365
+
+    def __post_init__(self) -> None:
+        if not self.telemetry_days <= self.telemetry_1m_days <= self.telemetry_1h_days:
+            raise ValueError("rollups must be kept at least as long as what they roll up: "
+                             "telemetry_days <= telemetry_1m_days <= telemetry_1h_days")
 
 
 class WebSettings(_Section):
@@ -92,6 +109,7 @@ class Settings(_Section):
     broker: BrokerSettings = msgspec.field(default_factory=BrokerSettings)
     fleet: FleetSettings = msgspec.field(default_factory=FleetSettings)
     storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
+    retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
     web: WebSettings = msgspec.field(default_factory=WebSettings)
     presence: PresenceSettings = msgspec.field(default_factory=PresenceSettings)
 

@@ -25,6 +25,8 @@ from .interface import (
 if TYPE_CHECKING:
     from printfleet.settings import Settings
 
+    from .postgres.timescale import TimescalePolicy
+
 __all__ = [
     "Accepted",
     "BackendUnavailable",
@@ -55,7 +57,9 @@ def open_sync_store(settings: Settings) -> SyncStore:
         from .postgres import PostgresSyncStore
 
         return PostgresSyncStore(postgres_dsn(settings), settings.storage.postgres_pool_min,
-                                 settings.storage.postgres_pool_max)
+                                 settings.storage.postgres_pool_max,
+                                 timescaledb=settings.storage.timescaledb,
+                                 policy=timescale_policy(settings))
     raise BackendUnavailable(f"unknown storage backend {settings.storage.backend!r}")
 
 
@@ -71,6 +75,16 @@ def open_ingest_store(settings: Settings) -> IngestStore:
         return PostgresIngestStore(postgres_dsn(settings), settings.storage.postgres_pool_min,
                                    settings.storage.postgres_pool_max)
     raise BackendUnavailable(f"unknown storage backend {settings.storage.backend!r}")
+
+
+def timescale_policy(settings: Settings) -> TimescalePolicy:
+    """The compression and retention settings, as TimescaleDB policies take them."""
+    from .postgres.timescale import TimescalePolicy
+
+    retention = settings.retention
+    return TimescalePolicy(settings.storage.compress_after_days, retention.telemetry_days,
+                           retention.telemetry_1m_days, retention.telemetry_1h_days,
+                           retention.events_days)
 
 
 def postgres_dsn(settings: Settings) -> str:

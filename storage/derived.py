@@ -6,6 +6,7 @@ import datetime
 import time
 from typing import Any
 
+from .charts import Flavour, TemperatureChart, chart_query, chart_source, to_points
 from .downtime import DowntimeInterval, downtime_history, uptime_by_day
 from .jobs import JobRecord, build_job_records
 
@@ -18,6 +19,21 @@ class DerivedReads:
 
     def device_created_at(self, device_id: str) -> float | None:
         raise NotImplementedError
+
+    @property
+    def chart_flavour(self) -> Flavour:
+        """Which SQL dialect and table layout the chart queries are written for."""
+        raise NotImplementedError
+
+    def query_rows(self, sql: str, params: tuple) -> list[tuple]:
+        """Run one read-only statement; return its rows as tuples."""
+        raise NotImplementedError
+
+    def temperature_chart(self, device_id: str, since: float, until: float
+                          ) -> TemperatureChart:
+        source, step_s = chart_source(since, until)
+        rows = self.query_rows(chart_query(source, self.chart_flavour), (device_id, since, until))
+        return TemperatureChart(device_id, source, step_s, to_points(rows))
 
     def jobs_for_device(self, device_id: str) -> list[JobRecord]:
         return build_job_records(self.table_rows("job_events", device_id))

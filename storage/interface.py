@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from printfleet_protocol import Family
 
+from .charts import TemperatureChart
 from .downtime import DowntimeInterval
 from .jobs import JobRecord
 
@@ -204,6 +205,11 @@ class SyncStore(Protocol):
     def uptime_by_day(self, device_id: str, now: float | None = None
                       ) -> list[tuple[datetime.date, float]]:
         """Uptime % per UTC day since the device was added."""
+        ...
+
+    def temperature_chart(self, device_id: str, since: float, until: float
+                          ) -> TemperatureChart:
+        """Chart heaters over [since, until): raw samples, 1-minute or 1-hour rollups."""
         ...
 
     def recent_rejects(self, limit: int = 100) -> list[RejectRow]: ...

@@ -13,11 +13,13 @@ import msgspec
 from printfleet_protocol import Family
 
 from .interface import Accepted
+from .rollups import HEATER_COLUMNS, heater_values
 
 # Column order of each time-series table, as the backends insert them.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "telemetry": ("device_id", "seq", "ts", "received_at", "printer_state", "heaters_json",
-                  "fans_json", "z_mm", "progress_pct", "time_left_s", "job_id"),
+                  "fans_json", "z_mm", "progress_pct", "time_left_s", "job_id")
+                 + HEATER_COLUMNS,
     "job_events": ("device_id", "seq", "ts", "received_at", "job_id", "event", "file_name",
                    "origin", "progress_pct", "time_left_s", "reason", "filament_used_mm",
                    "command_transaction"),
@@ -52,7 +54,7 @@ def _row(item: Accepted) -> tuple:
     match item.family:
         case Family.TELEMETRY:
             return head + (str(m.state), _dumps(m.heaters), _dumps(m.fans_pct), m.z_mm,
-                           m.progress_pct, m.time_left_s, m.job_id)
+                           m.progress_pct, m.time_left_s, m.job_id) + heater_values(m.heaters)
         case Family.JOB:
             return head + (m.job_id, str(m.event), m.file_name, str(m.origin), m.progress_pct,
                            m.time_left_s, m.reason, m.filament_used_mm, m.command_transaction)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import psycopg
 from psycopg import conninfo
 
@@ -48,7 +50,52 @@ def unavailable(dsn: str, error: Exception) -> PostgresUnavailable:
     return PostgresUnavailable(f"cannot connect to PostgreSQL at {describe(dsn)}: {reason}")
 
 
-def check_server(dsn: str) -> str:
+@dataclass(frozen=True)
+class ServerMode:
+    """What the server offers and how this database uses it."""
+
+    server_version: int
+    timescale_version: str | None   # installed in this database
+    timescale_available: bool       # the extension's files are on the server
+    timescale_preloaded: bool       # in shared_preload_libraries, so it can be created
+    hypertables: bool               # Printfleet's time series are hypertables here
+
+    @property
+    def timescale(self) -> bool:
+        """Whether storage runs in TimescaleDB mode (hypertables, aggregates, policies)."""
+        return self.hypertables
+
+    @property
+    def timescale_possible(self) -> bool:
+        return bool(self.timescale_version) or (self.timescale_available
+                                                and self.timescale_preloaded)
+
+    def __str__(self) -> str:
+        version = f"{self.server_version // 10000}.{self.server_version % 10000}"
+        if self.hypertables:
+            return (f"TimescaleDB {self.timescale_version} on PostgreSQL {version} (hypertables, "
+                    "compression, continuous aggregates, retention policies)")
+        if self.timescale_possible:
+            why = "TimescaleDB available, not enabled (storage.timescaledb)"
+        elif self.timescale_available:
+            why = "TimescaleDB installed but not in shared_preload_libraries"
+        else:
+            why = "no TimescaleDB"
+        return (f"plain PostgreSQL {version} ({why}; rollup tables kept by the workers, "
+                "retention by batched deletes)")
+
+
+_MODE_QUERY = """SELECT
+    (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'),
+    EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'),
+    current_setting('shared_preload_libraries') LIKE '%timescaledb%',
+    to_regclass('_timescaledb_catalog.hypertable') IS NOT NULL"""
+
+_HYPERTABLE_QUERY = """SELECT EXISTS (SELECT 1 FROM _timescaledb_catalog.hypertable
+    WHERE schema_name = current_schema() AND table_name = 'telemetry')"""
+
+
+def check_server(dsn: str) -> ServerMode:
     """Connect once (fail fast, with the server's reason) and return the mode it runs in."""
     with connect(dsn) as connection:
         try:
@@ -57,35 +104,33 @@ def check_server(dsn: str) -> str:
             raise unavailable(dsn, error) from error
 
 
-async def check_server_async(dsn: str) -> str:
+async def check_server_async(dsn: str) -> ServerMode:
     """Like check_server, without blocking the event loop."""
     try:
         async with await psycopg.AsyncConnection.connect(
                 dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as connection:
             row = await (await connection.execute(_MODE_QUERY)).fetchone()
-            return _mode(connection.info.server_version, row)
+            assert row is not None
+            hypertables = False
+            if row[3]:
+                found = await (await connection.execute(_HYPERTABLE_QUERY)).fetchone()
+                hypertables = bool(found and found[0])
+            return _mode(connection.info.server_version, row, hypertables)
     except psycopg.Error as error:
         raise unavailable(dsn, error) from error
 
 
-_MODE_QUERY = ("SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), "
-               "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')")
+def server_mode(connection: psycopg.Connection) -> ServerMode:
+    """Read what the server offers and whether this database uses TimescaleDB."""
+    row = connection.execute(_MODE_QUERY).fetchone()
+    assert row is not None
+    hypertables = False
+    if row[3]:
+        found = connection.execute(_HYPERTABLE_QUERY).fetchone()
+        hypertables = bool(found and found[0])
+    return _mode(connection.info.server_version, row, hypertables)
 
 
-def server_mode(connection: psycopg.Connection) -> str:
-    """Say how storage uses this server: plain PostgreSQL until hypertables arrive."""
-    return _mode(connection.info.server_version, connection.execute(_MODE_QUERY).fetchone())
-
-
-def _mode(server_version: int, row: tuple | None) -> str:
-    installed, available = row or (None, False)
-    version = f"{server_version // 10000}.{server_version % 10000}"
-    # TimescaleDB features (hypertables, compression, retention) are not used
-    # yet: with or without the extension this backend runs plain PostgreSQL.
-    if installed:
-        timescale = f"TimescaleDB {installed} installed, not used yet"
-    elif available:
-        timescale = "TimescaleDB available, not used yet"
-    else:
-        timescale = "no TimescaleDB"
-    return f"plain PostgreSQL {version} ({timescale})"
+def _mode(server_version: int, row: tuple, hypertables: bool) -> ServerMode:
+    installed, available, preloaded, _ = row
+    return ServerMode(server_version, installed, bool(available), bool(preloaded), hypertables)

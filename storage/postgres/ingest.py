@@ -22,6 +22,7 @@ from psycopg import AsyncCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ..interface import Accepted, BatchResult, Rejected
+from ..rollups import ROLLUP_WIDTHS_S, fold_into
 from ..rows import COLUMNS, split_batch
 from .connection import CONNECT_TIMEOUT_S, check_server_async, describe, pool_kwargs, unavailable
 from .device_state import update_device_state
@@ -29,12 +30,14 @@ from .values import text_safe
 
 logger = logging.getLogger(__name__)
 
-# The key replays collide on. Under TimescaleDB it becomes
-# (device_id, seq, ts), with the unique indexes (see 0001_initial.sql).
-CONFLICT_KEY = "(device_id, seq)"
+# Tables with a `time` column (timestamptz from the device's ts): the ones
+# TimescaleDB partitions, given the column in plain mode too (0004 migration).
+TIMED_TABLES = frozenset({"telemetry", "job_events", "presence_events", "heartbeats",
+                          "downtime_reports"})
 
 
-def _statements(table: str, columns: tuple[str, ...]) -> tuple[str, str, str]:
+def _statements(table: str, columns: tuple[str, ...], fold_rollups: bool
+                ) -> tuple[str, str, str]:
     names = ", ".join(columns)
     staging = f"staging_{table}"
     # Created once per session and emptied by every commit: no catalog churn
@@ -43,13 +46,21 @@ def _statements(table: str, columns: tuple[str, ...]) -> tuple[str, str, str]:
     create = (f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
               f"SELECT {names}, 0 AS ord FROM {table} WITH NO DATA")
     copy = f"COPY {staging} ({names}, ord) FROM STDIN"
-    move = (f"INSERT INTO {table} ({names}) SELECT DISTINCT ON (device_id, seq) {names} "
-            f"FROM {staging} ORDER BY device_id, seq, ord "
-            f"ON CONFLICT {CONFLICT_KEY} DO NOTHING")
+    targets, values = names, names
+    if table in TIMED_TABLES:
+        targets, values = f"{names}, time", f"{names}, to_timestamp(ts)"
+    # No conflict target: the key is (device_id, seq) on plain PostgreSQL and
+    # (device_id, seq, time) on a hypertable, which must include its time.
+    move = (f"INSERT INTO {table} ({targets}) SELECT DISTINCT ON (device_id, seq) {values} "
+            f"FROM {staging} ORDER BY device_id, seq, ord ON CONFLICT DO NOTHING")
+    if fold_rollups and table == "telemetry":
+        # Without TimescaleDB the rollups are tables kept here, from exactly
+        # the rows that were new; the statement returns how many those were.
+        folds = ", ".join(f"fold_{rollup} AS ({fold_into(rollup, 'new', width_s, 'postgres')})"
+                          for rollup, width_s in ROLLUP_WIDTHS_S.items())
+        move = f"WITH new AS ({move} RETURNING {names}), {folds} SELECT count(*) FROM new"
     return create, copy, move
 
-
-_STAGING = {table: _statements(table, columns) for table, columns in COLUMNS.items()}
 
 _COPY_REJECTS = """COPY rejected_messages (received_at, topic, device_id, reason, detail,
     payload_size, payload_excerpt) FROM STDIN"""
@@ -63,6 +74,7 @@ class PostgresIngestStore:
         self._pool_min = pool_min
         self._pool_max = pool_max
         self._pool: AsyncConnectionPool | None = None
+        self._staging: dict[str, tuple[str, str, str]] = {}
 
     async def start(self) -> None:
         """Check the server, then open the connection pool."""
@@ -78,6 +90,9 @@ class PostgresIngestStore:
         except PoolTimeout as error:
             raise unavailable(self._dsn, error) from error
         self._pool = pool
+        # TimescaleDB's continuous aggregates keep the rollups; else ingest does.
+        self._staging = {table: _statements(table, columns, fold_rollups=not mode.timescale)
+                         for table, columns in COLUMNS.items()}
         logger.info("ingest store on %s: %s", describe(self._dsn), mode)
 
     async def stop(self) -> None:
@@ -96,7 +111,7 @@ class PostgresIngestStore:
             for table in COLUMNS:  # a fixed order, for the lock order
                 rows = split.rows.get(table)
                 if rows:
-                    stored = await _insert_new(cursor, table, rows)
+                    stored = await _insert_new(cursor, self._staging[table], rows)
                     result.by_family[table] = stored
                     result.stored += stored
                     result.duplicates += len(rows) - stored
@@ -115,12 +130,16 @@ class PostgresIngestStore:
         return int(row[0]) if row else 0
 
 
-async def _insert_new(cursor: AsyncCursor[Any], table: str, rows: list[tuple]) -> int:
+async def _insert_new(cursor: AsyncCursor[Any], statements: tuple[str, str, str],
+                      rows: list[tuple]) -> int:
     """COPY rows into the table's staging, move the new ones; return how many were new."""
-    create, copy, move = _STAGING[table]
+    create, copy, move = statements
     await cursor.execute(create)
     await _copy(cursor, copy, [row + (ordinal,) for ordinal, row in enumerate(rows)])
     await cursor.execute(move)
+    if cursor.description is not None:  # the rollup-folding form counts its new rows
+        counted = await cursor.fetchone()
+        return int(counted[0]) if counted else 0
     return cursor.rowcount
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -19,6 +21,16 @@ _CREATE_LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, title TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"""
 
 
+@contextmanager
+def migration_lock(connection: psycopg.Connection) -> Iterator[None]:
+    """Hold the lock every process migrating this database takes (a session lock)."""
+    connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+    try:
+        yield
+    finally:
+        _unlock(connection)
+
+
 def apply_migrations(connection: psycopg.Connection) -> list[int]:
     """Apply pending migrations on a dedicated autocommit connection; return the versions.
 
@@ -28,8 +40,7 @@ def apply_migrations(connection: psycopg.Connection) -> list[int]:
     # A session lock, not a transaction one: it must span the ledger's
     # creation and every migration's own transaction. A second process
     # waits here, then finds the work done.
-    connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
-    try:
+    with migration_lock(connection):
         connection.execute(_CREATE_LEDGER)
         done = {row[0] for row in connection.execute("SELECT version FROM schema_migrations")}
         applied = []
@@ -45,8 +56,6 @@ def apply_migrations(connection: psycopg.Connection) -> list[int]:
             logger.info("applied postgres migration %04d_%s", migration.version, migration.title)
             applied.append(migration.version)
         return applied
-    finally:
-        _unlock(connection)
 
 
 def _unlock(connection: psycopg.Connection) -> None:

@@ -13,18 +13,23 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ..charts import Flavour
 from ..derived import DerivedReads
 from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
 from .connection import (
     CONNECT_TIMEOUT_S,
+    PostgresUnavailable,
+    ServerMode,
     check_server,
     connect,
     describe,
     pool_kwargs,
+    server_mode,
     unavailable,
 )
-from .migrate import apply_migrations
+from .migrate import apply_migrations, migration_lock
 from .pairing import PairingQueries
+from .timescale import TimescalePolicy, apply_policies, convert_to_timescale
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +57,15 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
 class PostgresSyncStore(PairingQueries, DerivedReads):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 
-    def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10) -> None:
+    def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,
+                 timescaledb: str = "auto", policy: TimescalePolicy | None = None) -> None:
         self._dsn = dsn
+        self._timescaledb = timescaledb
+        self._policy = policy or TimescalePolicy()
         self._pool_min = pool_min
         self._pool_max = pool_max
         self._pool: ConnectionPool | None = None
+        self._mode: ServerMode | None = None
 
     def start(self) -> None:
         """Check the server, then open the connection pool."""
@@ -71,6 +80,7 @@ class PostgresSyncStore(PairingQueries, DerivedReads):
         except PoolTimeout as error:
             raise unavailable(self._dsn, error) from error
         self._pool = pool
+        self._mode = mode
         logger.info("store on %s: %s", describe(self._dsn), mode)
 
     def stop(self) -> None:
@@ -99,8 +109,29 @@ class PostgresSyncStore(PairingQueries, DerivedReads):
             return connection.cursor(row_factory=dict_row).execute(query, params).fetchall()
 
     def migrate(self) -> list[int]:
+        """Apply the numbered migrations, then TimescaleDB mode where it is wanted and possible."""
         with connect(self._dsn) as connection:
-            return apply_migrations(connection)
+            applied = apply_migrations(connection)
+            with migration_lock(connection):
+                mode = server_mode(connection)
+                if not mode.timescale and self._timescaledb != "off":
+                    if mode.timescale_possible:
+                        convert_to_timescale(connection)
+                    elif self._timescaledb == "on":
+                        raise PostgresUnavailable(
+                            f"storage.timescaledb is 'on' but {describe(self._dsn)} cannot "
+                            f"use TimescaleDB: {mode}")
+                elif mode.timescale and self._timescaledb == "off":
+                    raise PostgresUnavailable(
+                        "storage.timescaledb is 'off' but this database already uses "
+                        "TimescaleDB hypertables (a conversion cannot be undone)")
+                mode = server_mode(connection)
+                if mode.timescale:
+                    apply_policies(connection, self._policy)
+            if self._pool is not None:
+                self._mode = mode
+            logger.info("storage mode: %s", mode)
+            return applied
 
     # Accounts
     def create_user(self, email: str, password_hash: str, first_name: str = "",
@@ -178,13 +209,23 @@ class PostgresSyncStore(PairingQueries, DerivedReads):
                           'ORDER BY reason COLLATE "C"')
         return {row[0]: row[1] for row in rows}
 
+    @property
+    def chart_flavour(self) -> Flavour:
+        return "timescale" if self._mode is not None and self._mode.timescale else "postgres"
+
+    def query_rows(self, sql: str, params: tuple) -> list[tuple]:
+        return self._rows(sql, params)
+
     def table_rows(self, table: str, device_id: str) -> list[dict[str, Any]]:
         if table not in TIME_SERIES_TABLES:
             raise ValueError(f"{table!r} is not a time-series table")
         # SQLite puts NULL seqs (watchdog presence events) first, in insert order.
         tiebreak = ", id" if table == "presence_events" else ""
-        return self._dicts(f"SELECT * FROM {table} WHERE device_id = %s "
+        rows = self._dicts(f"SELECT * FROM {table} WHERE device_id = %s "
                            f"ORDER BY seq NULLS FIRST{tiebreak}", (device_id,))
+        for row in rows:
+            row.pop("time", None)  # ts as timestamptz, for partitioning; SQLite has none
+        return rows
 
     # Presence watchdog
     def mark_silent_devices_offline(self, now: float, silence_factor: float,
@@ -200,8 +241,9 @@ class PostgresSyncStore(PairingQueries, DerivedReads):
                     [(now, device_id) for device_id in silent])
                 cursor.executemany(
                     "INSERT INTO presence_events (device_id, seq, ts, received_at, status, "
-                    "source) VALUES (%s, NULL, %s, %s, 'offline', 'watchdog')",
-                    [(device_id, now, now) for device_id in silent])
+                    "source, time) VALUES (%s, NULL, %s, %s, 'offline', 'watchdog', "
+                    "to_timestamp(%s))",
+                    [(device_id, now, now, now) for device_id in silent])
         return silent
 
 

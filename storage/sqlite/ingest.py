@@ -11,6 +11,7 @@ import aiosqlite
 import msgspec
 
 from ..interface import Accepted, BatchResult, Rejected
+from ..rollups import ROLLUP_WIDTHS_S, fold_into
 from ..rows import COLUMNS, DeviceUpdate, split_batch
 from .connection import PRAGMAS
 
@@ -22,6 +23,22 @@ _INSERT = {
     )
     for table, columns in COLUMNS.items()
 }
+
+# Telemetry goes through a staging table so the rollups fold in exactly the
+# rows that were new: its key keeps the first copy of a (device, seq)
+# repeated in the batch, and rows already stored are dropped before the move.
+_TELEMETRY_COLUMNS = ", ".join(COLUMNS["telemetry"])
+_STAGING_TELEMETRY = (
+    "CREATE TEMP TABLE IF NOT EXISTS staging_telemetry "
+    f"({_TELEMETRY_COLUMNS}, PRIMARY KEY (device_id, seq)) WITHOUT ROWID")
+_STAGE_TELEMETRY = _INSERT["telemetry"].replace(" INTO telemetry ", " INTO staging_telemetry ")
+_DROP_STORED_TELEMETRY = """DELETE FROM staging_telemetry WHERE EXISTS (SELECT 1 FROM
+    main.telemetry t WHERE t.device_id = staging_telemetry.device_id
+    AND t.seq = staging_telemetry.seq)"""
+_MOVE_TELEMETRY = (f"INSERT INTO main.telemetry ({_TELEMETRY_COLUMNS}) "
+                   f"SELECT {_TELEMETRY_COLUMNS} FROM staging_telemetry")
+_FOLD_TELEMETRY = tuple(fold_into(table, "staging_telemetry", width_s, "sqlite")
+                        for table, width_s in ROLLUP_WIDTHS_S.items())
 
 _ENSURE_STATE = "INSERT OR IGNORE INTO device_state (device_id) VALUES (?)"
 _SEEN = """UPDATE device_state SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
@@ -68,10 +85,13 @@ class SqliteIngestStore:
         await self._db.execute("BEGIN IMMEDIATE")
         try:
             for table, rows in split.rows.items():
-                cursor = await self._db.executemany(_INSERT[table], rows)
-                result.by_family[table] = cursor.rowcount
-                result.stored += cursor.rowcount
-                result.duplicates += len(rows) - cursor.rowcount
+                if table == "telemetry":
+                    stored = await self._insert_telemetry(rows)
+                else:
+                    stored = (await self._db.executemany(_INSERT[table], rows)).rowcount
+                result.by_family[table] = stored
+                result.stored += stored
+                result.duplicates += len(rows) - stored
             await self._update_device_state(split.devices)
             if rejected:
                 await self._db.executemany(_REJECT, [_reject_row(r) for r in rejected])
@@ -87,6 +107,20 @@ class SqliteIngestStore:
                 "SELECT COUNT(*) FROM device_state WHERE presence = 'online'") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def _insert_telemetry(self, rows: list[tuple]) -> int:
+        """Store the new telemetry rows and fold them into the rollups; return how many."""
+        db = self._db
+        assert db is not None
+        await db.execute(_STAGING_TELEMETRY)
+        await db.executemany(_STAGE_TELEMETRY, rows)
+        await db.execute(_DROP_STORED_TELEMETRY)
+        stored = (await db.execute(_MOVE_TELEMETRY)).rowcount
+        if stored:
+            for fold in _FOLD_TELEMETRY:
+                await db.execute(fold)
+        await db.execute("DELETE FROM staging_telemetry")
+        return stored
 
     async def _update_device_state(self, devices: dict[str, DeviceUpdate]) -> None:
         db = self._db

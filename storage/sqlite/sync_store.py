@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..charts import Flavour
 from ..derived import DerivedReads
 from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
@@ -171,6 +172,13 @@ class SqliteSyncStore(PairingQueries, DerivedReads):
         rows = self._conn().execute(
             "SELECT reason, COUNT(*) FROM rejected_messages GROUP BY reason ORDER BY reason")
         return {row[0]: row[1] for row in rows}
+
+    @property
+    def chart_flavour(self) -> Flavour:
+        return "sqlite"
+
+    def query_rows(self, sql: str, params: tuple) -> list[tuple]:
+        return [tuple(row) for row in self._conn().execute(sql, params)]
 
     def table_rows(self, table: str, device_id: str) -> list[dict[str, Any]]:
         if table not in TIME_SERIES_TABLES:

@@ -1,0 +1,140 @@
+"""TimescaleDB mode: hypertables, compression, continuous aggregates and retention policies.
+
+Applied after the numbered migrations, once, when the extension can be used
+(storage.timescaledb = "auto" or "on"): the plain schema is converted in
+place, existing rows included. Policies are (re)applied on every migrate so
+that the retention and compression settings always rule.
+
+Without the extension the same schema runs on plain PostgreSQL: rollup
+tables kept by the workers (storage/rollups.py) and retention by batched
+deletes (storage/postgres/retention.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import psycopg
+
+from ..rollups import CHART_HEATERS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TimescalePolicy:
+    """What the operator configured: compression and how long each kind of row is kept."""
+
+    compress_after_days: int = 7
+    telemetry_days: int = 30
+    telemetry_1m_days: int = 90
+    telemetry_1h_days: int = 1825
+    events_days: int = 365  # job events, presence, heartbeats, downtime reports
+
+
+# Hypertable -> chunk interval. Telemetry is by far the largest: a chunk a
+# day keeps the newest chunk's indexes in memory and retention a cheap drop.
+HYPERTABLES = {
+    "telemetry": "1 day",
+    "heartbeats": "7 days",
+    "job_events": "7 days",
+    "presence_events": "7 days",
+    "downtime_reports": "30 days",
+}
+COMPRESSED = ("telemetry", "heartbeats")
+EVENT_TABLES = ("heartbeats", "job_events", "presence_events", "downtime_reports")
+
+# The refresh windows stay inside the raw retention: refreshing a bucket
+# whose raw rows were dropped would empty it.
+_MINUTE_REFRESH = ("INTERVAL '3 days'", "INTERVAL '1 minute'", "INTERVAL '1 minute'")
+_HOUR_REFRESH = ("INTERVAL '7 days'", "INTERVAL '1 hour'", "INTERVAL '15 minutes'")
+
+
+def convert_to_timescale(connection: psycopg.Connection) -> None:
+    """Turn the plain schema into hypertables and continuous aggregates, in one transaction."""
+    with connection.transaction():
+        connection.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        for table, chunk in HYPERTABLES.items():
+            _make_hypertable(connection, table, chunk)
+        connection.execute("DROP INDEX IF EXISTS telemetry_device_ts")
+        connection.execute("CREATE INDEX telemetry_device_time ON telemetry (device_id, time DESC)")
+        for table in COMPRESSED:
+            connection.execute(
+                f"ALTER TABLE {table} SET (timescaledb.compress, "
+                "timescaledb.compress_segmentby = 'device_id', "
+                "timescaledb.compress_orderby = 'time DESC, seq')")
+        connection.execute("DROP TABLE telemetry_1h")
+        connection.execute("DROP TABLE telemetry_1m")
+        connection.execute(_minute_aggregate())
+        connection.execute(_hour_aggregate())
+    # Materializing what already exists cannot run inside a transaction.
+    for view in ("telemetry_1m", "telemetry_1h"):
+        connection.execute(f"CALL refresh_continuous_aggregate('{view}', NULL, NULL)")
+    logger.info("converted the time series to TimescaleDB hypertables")
+
+
+def apply_policies(connection: psycopg.Connection, policy: TimescalePolicy) -> None:
+    """Set compression, refresh and retention policies from the settings (idempotent)."""
+    with connection.transaction():
+        for table in COMPRESSED:
+            connection.execute(f"SELECT remove_compression_policy('{table}', if_exists => true)")
+            connection.execute(f"SELECT add_compression_policy('{table}', "
+                               f"INTERVAL '{policy.compress_after_days} days')")
+        for view, (start, end, every) in (("telemetry_1m", _MINUTE_REFRESH),
+                                          ("telemetry_1h", _HOUR_REFRESH)):
+            connection.execute(
+                f"SELECT remove_continuous_aggregate_policy('{view}', if_exists => true)")
+            connection.execute(f"SELECT add_continuous_aggregate_policy('{view}', "
+                               f"start_offset => {start}, end_offset => {end}, "
+                               f"schedule_interval => {every})")
+        kept = {"telemetry": policy.telemetry_days, "telemetry_1m": policy.telemetry_1m_days,
+                "telemetry_1h": policy.telemetry_1h_days}
+        kept.update(dict.fromkeys(EVENT_TABLES, policy.events_days))
+        for relation, days in kept.items():
+            connection.execute(f"SELECT remove_retention_policy('{relation}', if_exists => true)")
+            connection.execute(f"SELECT add_retention_policy('{relation}', "
+                               f"INTERVAL '{int(days)} days')")
+
+
+def _make_hypertable(connection: psycopg.Connection, table: str, chunk: str) -> None:
+    # A hypertable's unique keys must include its time column. `ts` is the
+    # device's own timestamp, identical in every redelivery, so adding it to
+    # (device_id, seq) still makes replays collide.
+    for (name,) in connection.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
+            "AND contype IN ('p', 'u')", (table,)).fetchall():
+        connection.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    if table == "presence_events":
+        connection.execute("ALTER TABLE presence_events ADD PRIMARY KEY (id, time), "
+                           "ADD UNIQUE (device_id, seq, time)")
+    else:
+        connection.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (device_id, seq, time)")
+    connection.execute(f"SELECT create_hypertable('{table}', by_range('time', INTERVAL '{chunk}'), "
+                       "migrate_data => true)")
+
+
+def _minute_aggregate() -> str:
+    parts = ["device_id", "time_bucket(INTERVAL '1 minute', time) AS bucket",
+             "count(*) AS samples"]
+    for h in CHART_HEATERS:
+        parts += [f"count({h}_actual) AS {h}_n", f"COALESCE(sum({h}_actual), 0) AS {h}_sum",
+                  f"min({h}_actual) AS {h}_min", f"max({h}_actual) AS {h}_max",
+                  f"max({h}_target) AS {h}_target"]
+    return ("CREATE MATERIALIZED VIEW telemetry_1m WITH (timescaledb.continuous, "
+            f"timescaledb.materialized_only = false) AS SELECT {', '.join(parts)} "
+            "FROM telemetry GROUP BY device_id, bucket WITH NO DATA")
+
+
+def _hour_aggregate() -> str:
+    # Hierarchical: the hour is the sum of its minutes, never a raw rescan.
+    hour = "time_bucket(INTERVAL '1 hour', bucket)"
+    parts = ["device_id", f"{hour} AS bucket",
+             "sum(samples)::bigint AS samples"]
+    for h in CHART_HEATERS:
+        parts += [f"sum({h}_n)::bigint AS {h}_n", f"sum({h}_sum) AS {h}_sum",
+                  f"min({h}_min) AS {h}_min", f"max({h}_max) AS {h}_max",
+                  f"max({h}_target) AS {h}_target"]
+    return ("CREATE MATERIALIZED VIEW telemetry_1h WITH (timescaledb.continuous, "
+            f"timescaledb.materialized_only = false) AS SELECT {', '.join(parts)} "
+            f"FROM telemetry_1m GROUP BY device_id, {hour} WITH NO DATA")
