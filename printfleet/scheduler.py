@@ -1,4 +1,4 @@
-"""The one scheduler process: presence watchdog now, retention jobs later.
+"""The one scheduler process: the presence watchdog and time-series retention.
 
 It runs in exactly one process (never inside web workers), so a job never
 runs twice at once. APScheduler 3.x: 4.x is still pre-release.
@@ -11,7 +11,8 @@ import time
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from storage import SyncStore
+from storage import SyncStore, retention_policy
+from storage.retention import RetentionPolicy
 
 from .settings import Settings
 
@@ -30,6 +31,16 @@ def check_presence(store: SyncStore, silence_factor: float) -> list[str]:
     return silent
 
 
+def apply_retention(store: SyncStore, policy: RetentionPolicy) -> dict[str, int]:
+    """Remove time series older than the [retention] settings keep."""
+    started = time.perf_counter()
+    removed = store.apply_retention(time.time(), policy)
+    logger.info("retention removed %s in %.1fs",
+                ", ".join(f"{table} {count}" for table, count in removed.items() if count)
+                or "nothing", time.perf_counter() - started)
+    return removed
+
+
 def build_scheduler(settings: Settings, store: SyncStore) -> BlockingScheduler:
     """Build the scheduler with every job registered (not started)."""
     scheduler = BlockingScheduler(job_defaults={
@@ -37,4 +48,9 @@ def build_scheduler(settings: Settings, store: SyncStore) -> BlockingScheduler:
     scheduler.add_job(check_presence, "interval", seconds=settings.presence.check_interval_s,
                       args=(store, settings.presence.silence_factor), id="presence_watchdog",
                       name="presence watchdog")
+    # Hourly keeps each run small; under TimescaleDB the same settings are
+    # also native policies, and this run just drops whole chunks.
+    scheduler.add_job(apply_retention, "interval", hours=1, args=(store, retention_policy(settings)),
+                      id="time_series_retention", name="time-series retention",
+                      misfire_grace_time=3600)
     return scheduler

@@ -21,6 +21,7 @@ from .interface import (
     SyncStore,
     User,
 )
+from .retention import RetentionPolicy
 
 if TYPE_CHECKING:
     from printfleet.settings import Settings
@@ -40,6 +41,7 @@ __all__ = [
     "User",
     "open_ingest_store",
     "open_sync_store",
+    "retention_policy",
 ]
 
 
@@ -81,10 +83,14 @@ def timescale_policy(settings: Settings) -> TimescalePolicy:
     """The compression and retention settings, as TimescaleDB policies take them."""
     from .postgres.timescale import TimescalePolicy
 
-    retention = settings.retention
-    return TimescalePolicy(settings.storage.compress_after_days, retention.telemetry_days,
-                           retention.telemetry_1m_days, retention.telemetry_1h_days,
-                           retention.events_days)
+    return TimescalePolicy(settings.storage.compress_after_days, retention_policy(settings))
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    """How long each time series is kept, from the [retention] settings."""
+    r = settings.retention
+    return RetentionPolicy(r.telemetry_days, r.telemetry_1m_days, r.telemetry_1h_days,
+                           r.events_days)
 
 
 def postgres_dsn(settings: Settings) -> str:

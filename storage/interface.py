@@ -18,6 +18,7 @@ from printfleet_protocol import Family
 from .charts import TemperatureChart
 from .downtime import DowntimeInterval
 from .jobs import JobRecord
+from .retention import RetentionPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +211,10 @@ class SyncStore(Protocol):
     def temperature_chart(self, device_id: str, since: float, until: float
                           ) -> TemperatureChart:
         """Chart heaters over [since, until): raw samples, 1-minute or 1-hour rollups."""
+        ...
+
+    def apply_retention(self, now: float, policy: RetentionPolicy) -> dict[str, int]:
+        """Remove time series older than the policy keeps; return rows removed per table."""
         ...
 
     def recent_rejects(self, limit: int = 100) -> list[RejectRow]: ...

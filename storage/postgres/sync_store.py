@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..charts import Flavour
 from ..derived import DerivedReads
 from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
+from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
 from .connection import (
     CONNECT_TIMEOUT_S,
     PostgresUnavailable,
@@ -208,6 +209,44 @@ class PostgresSyncStore(PairingQueries, DerivedReads):
         rows = self._rows("SELECT reason, COUNT(*) FROM rejected_messages GROUP BY reason "
                           'ORDER BY reason COLLATE "C"')
         return {row[0]: row[1] for row in rows}
+
+    def apply_retention(self, now: float, policy: RetentionPolicy) -> dict[str, int]:
+        if self._mode is not None and self._mode.timescale:
+            return self._drop_chunks(now, policy)
+        devices = [row[0] for row in self._rows(
+            "SELECT device_id FROM devices UNION SELECT device_id FROM device_state")]
+        removed = {}
+        for table, cutoff in policy.cutoffs(now).items():
+            statement = delete_statement(table, "%s")
+            batches = [(d, cutoff) for d in devices] if table in PER_DEVICE else [(cutoff,)]
+            removed[table] = 0
+            for params in batches:
+                with self._transaction() as tx:
+                    removed[table] += tx.execute(statement, params).rowcount
+        return removed
+
+    def _drop_chunks(self, now: float, policy: RetentionPolicy) -> dict[str, int]:
+        """Run the retention policies now: whole chunks go, counted in rows."""
+        removed = {}
+        with self._connection() as connection:
+            cutoffs = policy.cutoffs(now)
+            # Materialize what is about to go first: rows that arrived late,
+            # outside the refresh policy's window, must reach the rollups.
+            for view in ("telemetry_1m", "telemetry_1h"):
+                connection.execute("CALL refresh_continuous_aggregate(%s, NULL, to_timestamp(%s))",
+                                   (view, cutoffs["telemetry"]))
+            for relation, cutoff in cutoffs.items():
+                chunks = connection.execute(
+                    "SELECT show_chunks(%s, older_than => to_timestamp(%s))",
+                    (relation, cutoff)).fetchall()
+                rows = 0
+                for (chunk,) in chunks:
+                    counted = connection.execute(f"SELECT count(*) FROM {chunk}").fetchone()
+                    rows += int(counted[0]) if counted else 0
+                connection.execute("SELECT drop_chunks(%s, older_than => to_timestamp(%s))",
+                                   (relation, cutoff))
+                removed[relation] = rows
+        return removed
 
     @property
     def chart_flavour(self) -> Flavour:

@@ -7,16 +7,17 @@ that the retention and compression settings always rule.
 
 Without the extension the same schema runs on plain PostgreSQL: rollup
 tables kept by the workers (storage/rollups.py) and retention by batched
-deletes (storage/postgres/retention.py).
+deletes (storage/retention.py, the stores' apply_retention).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
+from ..retention import RetentionPolicy
 from ..rollups import CHART_HEATERS
 
 logger = logging.getLogger(__name__)
@@ -27,10 +28,7 @@ class TimescalePolicy:
     """What the operator configured: compression and how long each kind of row is kept."""
 
     compress_after_days: int = 7
-    telemetry_days: int = 30
-    telemetry_1m_days: int = 90
-    telemetry_1h_days: int = 1825
-    events_days: int = 365  # job events, presence, heartbeats, downtime reports
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
 
 # Hypertable -> chunk interval. Telemetry is by far the largest: a chunk a
@@ -43,12 +41,20 @@ HYPERTABLES = {
     "downtime_reports": "30 days",
 }
 COMPRESSED = ("telemetry", "heartbeats")
-EVENT_TABLES = ("heartbeats", "job_events", "presence_events", "downtime_reports")
 
-# The refresh windows stay inside the raw retention: refreshing a bucket
-# whose raw rows were dropped would empty it.
-_MINUTE_REFRESH = ("INTERVAL '3 days'", "INTERVAL '1 minute'", "INTERVAL '1 minute'")
-_HOUR_REFRESH = ("INTERVAL '7 days'", "INTERVAL '1 hour'", "INTERVAL '15 minutes'")
+
+
+def _refresh_windows(policy: TimescalePolicy) -> dict[str, tuple[str, str, str]]:
+    """Per aggregate: start offset, end offset, schedule of its refresh policy.
+
+    The windows reach back almost to the raw retention, so rows a device
+    replays days late are still folded in (a refresh only recomputes buckets
+    that changed, so a wide window costs little), yet stay inside it:
+    refreshing a bucket whose raw rows were dropped would empty it.
+    """
+    back = f"INTERVAL '{policy.retention.telemetry_days - 1} days'"
+    return {"telemetry_1m": (back, "INTERVAL '1 minute'", "INTERVAL '1 minute'"),
+            "telemetry_1h": (back, "INTERVAL '1 hour'", "INTERVAL '15 minutes'")}
 
 
 def convert_to_timescale(connection: psycopg.Connection) -> None:
@@ -81,17 +87,13 @@ def apply_policies(connection: psycopg.Connection, policy: TimescalePolicy) -> N
             connection.execute(f"SELECT remove_compression_policy('{table}', if_exists => true)")
             connection.execute(f"SELECT add_compression_policy('{table}', "
                                f"INTERVAL '{policy.compress_after_days} days')")
-        for view, (start, end, every) in (("telemetry_1m", _MINUTE_REFRESH),
-                                          ("telemetry_1h", _HOUR_REFRESH)):
+        for view, (start, end, every) in _refresh_windows(policy).items():
             connection.execute(
                 f"SELECT remove_continuous_aggregate_policy('{view}', if_exists => true)")
             connection.execute(f"SELECT add_continuous_aggregate_policy('{view}', "
                                f"start_offset => {start}, end_offset => {end}, "
                                f"schedule_interval => {every})")
-        kept = {"telemetry": policy.telemetry_days, "telemetry_1m": policy.telemetry_1m_days,
-                "telemetry_1h": policy.telemetry_1h_days}
-        kept.update(dict.fromkeys(EVENT_TABLES, policy.events_days))
-        for relation, days in kept.items():
+        for relation, days in policy.retention.kept_days().items():
             connection.execute(f"SELECT remove_retention_policy('{relation}', if_exists => true)")
             connection.execute(f"SELECT add_retention_policy('{relation}', "
                                f"INTERVAL '{int(days)} days')")

@@ -16,6 +16,7 @@ from ..charts import Flavour
 from ..derived import DerivedReads
 from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
+from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
 from .connection import connect
 from .pairing import PairingQueries
 
@@ -172,6 +173,19 @@ class SqliteSyncStore(PairingQueries, DerivedReads):
         rows = self._conn().execute(
             "SELECT reason, COUNT(*) FROM rejected_messages GROUP BY reason ORDER BY reason")
         return {row[0]: row[1] for row in rows}
+
+    def apply_retention(self, now: float, policy: RetentionPolicy) -> dict[str, int]:
+        devices = [row[0] for row in self._conn().execute(
+            "SELECT device_id FROM devices UNION SELECT device_id FROM device_state")]
+        removed = {}
+        for table, cutoff in policy.cutoffs(now).items():
+            statement = delete_statement(table, "?")
+            batches = [(d, cutoff) for d in devices] if table in PER_DEVICE else [(cutoff,)]
+            removed[table] = 0
+            for params in batches:
+                with self._transaction() as tx:
+                    removed[table] += tx.execute(statement, params).rowcount
+        return removed
 
     @property
     def chart_flavour(self) -> Flavour:

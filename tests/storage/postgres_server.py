@@ -9,27 +9,55 @@ An unreachable server fails the test; it is never skipped.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 
-from storage.postgres.connection import PostgresUnavailable
+from storage.postgres.connection import PostgresUnavailable, connect, server_mode
 from storage.postgres.scratch import scratch_database
 
 SERVER_VARIABLE = "PF_TEST_POSTGRES_URL"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+# A server with TimescaleDB preloaded, for the TimescaleDB-mode tests. Unset:
+# the default server, if it can use the extension; CI's plain PostgreSQL
+# cannot, and there those tests are not collected (the plain-mode ones are).
+TIMESCALE_VARIABLE = "PF_TEST_TIMESCALE_URL"
+
+
 def server_dsn() -> str:
     return os.environ.get(SERVER_VARIABLE) or DEFAULT_SERVER
 
 
+@functools.cache
+def timescale_server() -> str | None:
+    """The DSN of a server where Printfleet can run in TimescaleDB mode, or None."""
+    candidate = os.environ.get(TIMESCALE_VARIABLE) or server_dsn()
+    try:
+        with connect(candidate) as connection:
+            mode = server_mode(connection)
+    except PostgresUnavailable:
+        if os.environ.get(TIMESCALE_VARIABLE):
+            raise
+        return None
+    if not mode.timescale_possible and os.environ.get(TIMESCALE_VARIABLE):
+        raise RuntimeError(f"{TIMESCALE_VARIABLE} names a server without TimescaleDB: {mode}")
+    return candidate if mode.timescale_possible else None
+
+
+def backends() -> list[str]:
+    """Every storage backend/mode these tests can run against here."""
+    return ["sqlite", "postgres"] + (["timescale"] if timescale_server() else [])
+
+
 @contextmanager
-def fresh_database() -> Iterator[str]:
+def fresh_database(server: str | None = None) -> Iterator[str]:
     """Create an empty database with a unique name, yield its DSN, then drop it."""
-    server = server_dsn()
+    server = server or server_dsn()
     created = False
     try:
         with scratch_database(server, "printfleet_test") as dsn:

@@ -7,9 +7,6 @@ a started (sync store, ingest store) pair on a fresh, migrated database.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 
 import pytest
 
@@ -22,36 +19,10 @@ from printfleet_protocol.payloads import (
     Presence,
     Telemetry,
 )
-from storage import Accepted, IngestStore, Rejected, SyncStore
-from storage.postgres import PostgresIngestStore, PostgresSyncStore
-from storage.sqlite import SqliteIngestStore, SqliteSyncStore
-
-from .postgres_server import fresh_database
+from storage import Accepted, Rejected
+from storage.sqlite import SqliteSyncStore
 
 pytestmark = pytest.mark.timeout(30)
-
-
-@dataclass
-class Stores:
-    sync: SyncStore
-    ingest: IngestStore
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def stores(request, tmp_path) -> AsyncIterator[Stores]:
-    with ExitStack() as cleanup:
-        if request.param == "sqlite":
-            path = tmp_path / "contract.sqlite3"
-            sync, ingest = SqliteSyncStore(path), SqliteIngestStore(path)
-        else:
-            dsn = cleanup.enter_context(fresh_database())
-            sync, ingest = PostgresSyncStore(dsn), PostgresIngestStore(dsn)
-        sync.start()
-        cleanup.callback(sync.stop)
-        sync.migrate()
-        await ingest.start()
-        yield Stores(sync, ingest)
-        await ingest.stop()
 
 
 def accepted(device_id: str, family: Family, message, received_at: float | None = None):
