@@ -14,7 +14,7 @@ from pathlib import Path
 # Mosquitto checks the hash on every CONNECT; 101 iterations is what
 # mosquitto_passwd writes and keeps 10,000 reconnecting devices cheap.
 # The secrets are 32 random bytes, so brute force is not the threat here.
-_ITERATIONS = 101
+ITERATIONS = 101
 _SALT_BYTES = 12
 
 
@@ -26,8 +26,8 @@ def new_secret() -> str:
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     """Return the Mosquitto $7$ hash of a password."""
     salt = salt if salt is not None else os.urandom(_SALT_BYTES)
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _ITERATIONS, 64)
-    return f"$7${_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, ITERATIONS, 64)
+    return f"$7${ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def verify_password(password: str, hashed: str) -> bool:

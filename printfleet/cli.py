@@ -144,6 +144,26 @@ def _parser() -> argparse.ArgumentParser:
                         help="load-generator processes the devices are spread over "
                              "(default: one per CPU, 2 to 4)")
 
+    connections_help = ("connections: start a broker with broker-config, provision N devices "
+                        "each with its own credentials, connect them all at once and hold them, "
+                        "then check every device's message reaches the fleet and that sampled "
+                        "devices can neither read nor write another device's topics")
+    connections = bench_sub.add_parser("connections", parents=[common], help=connections_help,
+                                       description=connections_help)
+    connections.set_defaults(handler=commands.bench_connections)
+    connections.add_argument("--devices", type=int, default=10_000, metavar="N",
+                             help="devices to provision and connect at once (default 10000)")
+    connections.add_argument("--processes", type=int, metavar="P",
+                             help="client processes the connections are spread over "
+                                  "(default: one per 2500 devices, 2 to 8)")
+    connections.add_argument("--acl-sample", type=int, default=100, metavar="K",
+                             help="devices that try to read and write a neighbour's topics "
+                                  "(default 100, at most N/2)")
+    connections.add_argument("--json", action="store_true",
+                             help="print the full report as JSON instead of a summary "
+                                  "(progress goes to stderr either way; the exit status is 1 "
+                                  "if any check failed)")
+
     user = command("user-add", commands.user_add, "create a user account")
     user.add_argument("email")
     user.add_argument("--password-file", type=Path,

@@ -12,9 +12,9 @@ import threading
 from fleet.worker import BrokerRefused, run_worker
 from storage import open_ingest_store
 
+from . import limits, stack
 from . import scheduler as scheduler_module
 from . import simulate as simulate_module
-from . import stack
 from . import status as status_module
 from .context import Context
 
@@ -115,6 +115,26 @@ def bench_ingest(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_connections(context: Context, args: argparse.Namespace) -> int:
+    from .bench.connections import ConnectionsOptions, default_processes, run
+    from .bench.connections_report import summary
+    from .bench.processes import BenchError
+
+    if args.devices < 2 or (args.processes is not None and args.processes < 1) \
+            or args.acl_sample < 0:
+        raise CommandError("--devices must be at least 2, --processes at least 1, "
+                           "--acl-sample at least 0")
+    options = ConnectionsOptions(args.devices, args.processes or default_processes(args.devices),
+                                 args.acl_sample)
+    try:
+        report = run(context.settings, options, lambda text: print(text, file=sys.stderr,
+                                                                    flush=True))
+    except BenchError as error:
+        raise CommandError(str(error)) from None
+    print(json.dumps(report, indent=2) if args.json else summary(report))
+    return 0 if report["passed"] else 1
+
+
 def user_add(context: Context, args: argparse.Namespace) -> int:
     from web.passwords import hash_password
 
@@ -149,6 +169,8 @@ def up(context: Context, args: argparse.Namespace) -> int:
     email, password_file = stack.ensure_admin(context, store)
     store.stop()
     children: list[stack.Child] = []
+    # Mosquitto and the worker inherit it: one descriptor per connected device.
+    limits.raise_open_file_limit()
     try:
         children.append(stack.spawn("mosquitto", [mosquitto, "-c", str(config_path)]))
         stack.wait_for_port(settings.broker.host, settings.broker.port, children[-1])

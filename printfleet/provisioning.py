@@ -7,6 +7,7 @@ file is rendered from it on every change and Mosquitto is told to reload.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from broker_config import (
@@ -41,13 +42,31 @@ class DeviceProvisioner:
 
     def provision(self, device_id: str, name: str, owner_user_id: int | None) -> DeviceCredentials:
         """Register a device (or re-pair it) with fresh credentials; return them once."""
+        credentials = self.register(device_id, name, owner_user_id)
+        self.sync_broker()
+        logger.info("provisioned device %s", device_id)
+        return credentials
+
+    def provision_many(self, devices: Iterable[tuple[str, str]],
+                       owner_user_id: int | None) -> list[DeviceCredentials]:
+        """Provision (device id, name) pairs, rendering and reloading the broker once.
+
+        Provisioning one at a time renders the whole password file for each
+        device, which is quadratic for a fleet brought in at once.
+        """
+        credentials = [self.register(device_id, name, owner_user_id)
+                       for device_id, name in devices]
+        self.sync_broker()
+        logger.info("provisioned %d devices", len(credentials))
+        return credentials
+
+    def register(self, device_id: str, name: str, owner_user_id: int | None) -> DeviceCredentials:
+        """Give a device fresh credentials in the registry only; sync_broker publishes them."""
         validate_device_id(device_id)
         if device_id == self._fleet_username:
             raise ValueError(f"device id {device_id!r} is reserved for the fleet service account")
         password = new_secret()
         self._store.add_device(device_id, name, owner_user_id, hash_password(password))
-        self.sync_broker()
-        logger.info("provisioned device %s", device_id)
         return DeviceCredentials(device_id, device_id, password)
 
     def rotate(self, device_id: str) -> DeviceCredentials:
