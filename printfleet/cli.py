@@ -159,6 +159,9 @@ def _parser() -> argparse.ArgumentParser:
     connections.add_argument("--acl-sample", type=int, default=100, metavar="K",
                              help="devices that try to read and write a neighbour's topics "
                                   "(default 100, at most N/2)")
+    connections.add_argument("--hold", type=float, default=35.0, metavar="S",
+                             help="seconds to hold every connection after the checks, then "
+                                  "count again (default 35: past the agents' 30 s keep-alive)")
     connections.add_argument("--json", action="store_true",
                              help="print the full report as JSON instead of a summary "
                                   "(progress goes to stderr either way; the exit status is 1 "

@@ -121,11 +121,11 @@ def bench_connections(context: Context, args: argparse.Namespace) -> int:
     from .bench.processes import BenchError
 
     if args.devices < 2 or (args.processes is not None and args.processes < 1) \
-            or args.acl_sample < 0:
+            or args.acl_sample < 0 or args.hold < 0:
         raise CommandError("--devices must be at least 2, --processes at least 1, "
-                           "--acl-sample at least 0")
+                           "--acl-sample and --hold at least 0")
     options = ConnectionsOptions(args.devices, args.processes or default_processes(args.devices),
-                                 args.acl_sample)
+                                 args.acl_sample, args.hold)
     try:
         report = run(context.settings, options, lambda text: print(text, file=sys.stderr,
                                                                     flush=True))

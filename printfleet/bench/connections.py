@@ -10,7 +10,9 @@ One run, against a fresh broker started with broker-config:
    must receive N of N;
 4. a sample of devices subscribes to other devices' topics and above its
    own subtree, and publishes into another device's subtree: nothing may
-   cross (see acl_probe), while the fleet's commands to them do arrive.
+   cross (see acl_probe), while the fleet's commands to them do arrive;
+5. hold every connection for a while (past the keep-alive interval, so
+   every client has pinged) and count again.
 """
 
 from __future__ import annotations
@@ -33,11 +35,16 @@ from .acl_probe import (
     sampled_devices,
     snoop_filters,
 )
-from .connections_report import ConnectionMeasurements, broker_memory_mb, build_report
+from .connections_report import (
+    ConnectionMeasurements,
+    broker_memory_mb,
+    build_report,
+    listen_overflows,
+)
 from .environment import Environment, bench_environment
 from .fleet_observer import FleetObserver
 from .holders import ConnectResult, HolderConfig, holder_main
-from .processes import BenchError, Child
+from .processes import BenchError, Child, cpu_seconds
 
 DEVICES_PER_PROCESS = 2_500
 START_DELAY_S = 1.0
@@ -60,6 +67,7 @@ class ConnectionsOptions:
     devices: int
     processes: int
     acl_sample: int
+    hold_s: float
 
 
 def default_processes(devices: int) -> int:
@@ -87,14 +95,21 @@ def _measure(env: Environment, observer: FleetObserver, options: ConnectionsOpti
     holders = Holders(env, options.processes)
     try:
         say(f"bench: connecting {options.devices} devices at once …")
+        overflows_before = listen_overflows()
         connected = holders.connect()
+        overflows_after = listen_overflows()
         up = sum(result.connected for result in connected)
         say(f"bench: {up} of {options.devices} connected; waiting for the broker's own count …")
         clients_seen = observer.wait_for_clients(options.devices + 1, SYS_WAIT_S)
         broker_connected = broker_memory_mb(env.broker_pid)
         findings, exchange = _exchange(env, holders, observer, options, say)
+        say(f"bench: holding every connection for {options.hold_s:g} s …")
+        broker_cpu_s = cpu_seconds(env.broker_pid)
+        time.sleep(options.hold_s)
+        broker_cpu_s = cpu_seconds(env.broker_pid) - broker_cpu_s
         still_up, holders_rss = holders.status()
         clients_end = observer.wait_for_clients(options.devices + 1, 0)
+        broker_end = broker_memory_mb(env.broker_pid)
     finally:
         holders.stop()
     return build_report(ConnectionMeasurements(
@@ -103,8 +118,12 @@ def _measure(env: Environment, observer: FleetObserver, options: ConnectionsOpti
         connect=connected, broker_clients_connected=clients_seen,
         broker_clients_connected_end=clients_end, still_connected=still_up,
         broker_rss_idle_mb=broker_idle_mb, broker_connected=broker_connected,
-        broker_end=broker_memory_mb(env.broker_pid), holders_rss_mb=holders_rss,
+        broker_end=broker_end, holders_rss_mb=holders_rss,
         broker_open_files=_open_files_limit(env.broker_pid), exchange=exchange,
+        hold_s=options.hold_s, broker_cpu_percent_holding=(
+            round(100 * broker_cpu_s / options.hold_s, 1) if options.hold_s else None),
+        listen_overflows=(None if overflows_before is None or overflows_after is None
+                          else overflows_after - overflows_before),
         acl=findings, acl_pairs=len(choose_pairs([d for d, _ in env.devices],
                                                  options.acl_sample))))
 

@@ -35,6 +35,9 @@ class ConnectionMeasurements:
     holders_rss_mb: float
     broker_open_files: int | None
     exchange: dict[str, int]
+    hold_s: float
+    broker_cpu_percent_holding: float | None  # 100 = one core
+    listen_overflows: int | None  # machine-wide, during the connect
     acl: AclFindings
     acl_pairs: int
 
@@ -48,6 +51,19 @@ def broker_memory_mb(pid: int) -> dict[str, float]:
         if name in fields:
             memory[fields[name]] = int(line.split()[1]) / 1024
     return memory
+
+
+def listen_overflows() -> int | None:
+    """The kernel's count of connections dropped because a listen queue was full."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return None
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            counters = dict(zip(names.split()[1:], values.split()[1:], strict=True))
+            return int(counters.get("ListenOverflows", 0))
+    return None
 
 
 def build_report(m: ConnectionMeasurements) -> dict[str, Any]:
@@ -109,8 +125,11 @@ def _details(m: ConnectionMeasurements) -> dict[str, Any]:
         "broker_clients_connected_expected": m.devices + 1,  # the devices and the fleet
         "broker_clients_connected_end": m.broker_clients_connected_end,
         "broker_rss_mb_peak": round(m.broker_end["hwm"], 1),
-        "broker_rss_mb_after_messages": round(m.broker_end["rss"], 1),
+        "broker_rss_mb_after_hold": round(m.broker_end["rss"], 1),
         "broker_open_files_limit": m.broker_open_files,
+        "listen_queue_overflows_during_connect": m.listen_overflows,
+        "held_s": m.hold_s,
+        "broker_cpu_percent_while_holding": m.broker_cpu_percent_holding,
         "holder_processes_rss_mb": round(m.holders_rss_mb, 1),
         "exchange": m.exchange,
         "acl": {"snoopers": m.acl_pairs, "devices_checked": acl.devices_checked,

@@ -9,7 +9,10 @@ Many share one asyncio loop through paho's external-loop interface.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
+import socket
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +30,29 @@ logger = logging.getLogger(__name__)
 
 QOS = 1
 KEEPALIVE_S = 30  # the agent's default
+
+
+class NonBlockingConnectClient(mqtt.Client):
+    """paho's client whose TCP connect does not block the loop the other devices share.
+
+    paho's own connect blocks until the handshake completes; when the
+    broker's accept queue overflows the kernel retries the SYN a second
+    later, and every device in the process would wait that second too.
+    paho treats the socket's EAGAIN until the handshake ends like a full
+    send buffer: it keeps CONNECT queued and writes it once writable.
+    (Overrides a private paho 2.x method; paho is pinned below 3.)
+    """
+
+    def _create_socket_connection(self) -> socket.socket:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            self._host, self._port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, protocol)
+        sock.setblocking(False)
+        error = sock.connect_ex(address)
+        if error not in (0, errno.EINPROGRESS):
+            sock.close()
+            raise OSError(error, os.strerror(error))
+        return sock
 
 
 class HeldDevice:
@@ -48,8 +74,8 @@ class HeldDevice:
         self._client = self._build_client(password)
 
     def _build_client(self, password: str) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.device_id,
-                             protocol=mqtt.MQTTv5)
+        client = NonBlockingConnectClient(CallbackAPIVersion.VERSION2, client_id=self.device_id,
+                                          protocol=mqtt.MQTTv5)
         client.username_pw_set(self.device_id, password)
         will = Presence(v=SCHEMA_VERSION, ts=time.time(), seq=0, status=PresenceStatus.OFFLINE)
         client.will_set(self.topic(Family.PRESENCE), encode(will), qos=QOS, retain=True)
