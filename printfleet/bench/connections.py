@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from printfleet.limits import open_file_limit, raise_open_file_limit
@@ -227,7 +228,7 @@ def _check_open_files(options: ConnectionsOptions) -> None:
 def _open_files_limit(pid: int) -> int | None:
     """The broker's own soft open-file limit, as the kernel applies it."""
     try:
-        lines = open(f"/proc/{pid}/limits", encoding="ascii").read().splitlines()
+        lines = Path(f"/proc/{pid}/limits").read_text(encoding="ascii").splitlines()
     except OSError:
         return None
     for line in lines:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,14 @@ POSITIVE = ("bare_drain_msgs_per_s", "copy_rows_per_s", "committed_msgs_per_s",
             "worker_rss_mb")
 
 
-def printfleet(tmp_path: Path, *args: str, timeout_s: float = 200) -> subprocess.CompletedProcess:
+def printfleet(tmp_path: Path, *args: str, timeout_s: float = 200,
+               preexec_fn: Callable[[], None] | None = None) -> subprocess.CompletedProcess:
     """Run the command in a scratch directory, untouched by the caller's PRINTFLEET_* settings."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PRINTFLEET_")}
     environ["TMPDIR"] = str(tmp_path)
     return subprocess.run([sys.executable, "-m", "printfleet", *args], cwd=tmp_path,
-                          env=environ, capture_output=True, text=True, timeout=timeout_s)
+                          env=environ, capture_output=True, text=True, timeout=timeout_s,
+                          preexec_fn=preexec_fn)
 
 
 def test_a_small_sqlite_run_reports_every_figure_and_loses_nothing(tmp_path):

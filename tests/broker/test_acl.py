@@ -123,3 +123,23 @@ def test_rotated_password_replaces_the_old_one(broker, devices, store, context):
     new = _device(broker, rotated)
     assert new.client.is_connected()
     new.close()
+
+
+def test_the_fleet_reads_the_brokers_client_count_and_devices_do_not(broker, devices, context):
+    a_credentials, _ = devices
+    a = _device(broker, a_credentials)
+    fleet = connect_client(broker.port, context.settings.broker.fleet_username,
+                           context.fleet_password)
+    connected = "$SYS/broker/clients/connected"
+    a.subscribe(connected)
+    fleet.subscribe(connected)
+
+    # $SYS values are retained, so the subscriber gets the last one at once (it
+    # may still be the start-up 0: Mosquitto refreshes them every sys_interval).
+    wait_until(lambda: connected in fleet.topics(), 5, "the fleet to read the client count")
+    with fleet.lock:
+        assert next(m.payload for m in fleet.messages if m.topic == connected).isdigit()
+    time.sleep(SETTLE_S)
+    assert a.topics() == []
+    for client in (a, fleet):
+        client.close()
