@@ -8,10 +8,12 @@ from pathlib import Path
 # WAL lets the web read while a worker writes; NORMAL sync is durable across
 # application crashes and loses at most the last commits on power loss,
 # which QoS 1 redelivery covers (the broker is acked only after commit).
+# busy_timeout first: switching a new file to WAL takes a lock, and without
+# a timeout a second process opening it at that moment fails at once.
 PRAGMAS = (
+    "PRAGMA busy_timeout = 10000",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
-    "PRAGMA busy_timeout = 10000",
     "PRAGMA foreign_keys = ON",
 )
 
