@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 import paho.mqtt.client as mqtt
@@ -24,6 +24,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from printfleet_protocol import Family, PayloadError, decode, device_topic, encode
 from printfleet_protocol.payloads import SCHEMA_VERSION, Command, CommandKind
 from storage import IssuedCommand, SyncStore
+
+if TYPE_CHECKING:
+    from .context import Context
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,12 @@ def _checked(command: Command) -> tuple[bytes, Command]:
         return payload, decode(Family.COMMAND, payload)
     except (msgspec.EncodeError, TypeError, PayloadError) as error:
         raise CommandError(f"invalid {command.kind} command: {error}") from None
+
+
+def fleet_publisher(context: Context) -> MqttPublisher:
+    """A publisher on the broker the settings name, as the fleet's service account."""
+    broker = context.settings.broker
+    return MqttPublisher(broker.host, broker.port, broker.fleet_username, context.fleet_password)
 
 
 class MqttPublisher:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from printfleet.device_commands import CommandError, MqttPublisher, issue_command
+from printfleet.device_commands import CommandError, MqttPublisher, fleet_publisher, issue_command
 from printfleet_agent.bench.emulator import EmulatorOptions, MarlinEmulator
 from printfleet_agent.printers.serial import SerialPrinter, SerialPrinterSettings
 from printfleet_agent.runtime import build_device
@@ -34,9 +34,7 @@ def real_file(name: str) -> bytes:
 
 @pytest.fixture
 def publisher(broker, context):
-    settings = context.settings.broker
-    running = MqttPublisher(settings.host, broker.port, settings.fleet_username,
-                            context.fleet_password)
+    running = fleet_publisher(context)
     yield running
     running.close()
 
@@ -75,6 +73,18 @@ def test_a_command_for_an_unknown_device_or_of_an_unknown_kind_is_refused(broker
         issue_command(store, publisher, broker.prefix, "printer-x", "send_gcode",
                       {"lines": [object()]}, user_id=owner)  # not JSON
     assert store.command_issuers("printer-x") == {}
+
+
+def test_a_publisher_without_a_broker_says_so(store, owner):
+    from ..support import free_port
+
+    store.add_device("printer-y", "Y", owner, "$7$y")
+    unreachable = MqttPublisher("127.0.0.1", free_port(), "fleet", "x", timeout_s=0.5)
+    try:
+        with pytest.raises(CommandError, match="cannot reach the MQTT broker"):
+            issue_command(store, unreachable, "pf", "printer-y", "pause", user_id=owner)
+    finally:
+        unreachable.close()
 
 
 @pytest.fixture
