@@ -12,7 +12,7 @@ from .jobs import JobRecord, build_job_records
 
 
 class DerivedReads:
-    """Needs `table_rows(table, device_id)` and `device_created_at(device_id)`."""
+    """Needs `table_rows`, `device_created_at` and `command_issuers` from the store."""
 
     def table_rows(self, table: str, device_id: str) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -35,8 +35,12 @@ class DerivedReads:
         rows = self.query_rows(chart_query(source, self.chart_flavour), (device_id, since, until))
         return TemperatureChart(device_id, source, step_s, to_points(rows))
 
+    def command_issuers(self, device_id: str) -> dict[str, int | None]:
+        raise NotImplementedError
+
     def jobs_for_device(self, device_id: str) -> list[JobRecord]:
-        return build_job_records(self.table_rows("job_events", device_id))
+        return build_job_records(self.table_rows("job_events", device_id),
+                                 self.command_issuers(device_id))
 
     def downtime_history(self, device_id: str, now: float | None = None
                          ) -> list[DowntimeInterval]:

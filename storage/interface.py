@@ -95,6 +95,27 @@ class PendingDevice:
 
 
 @dataclass(frozen=True, slots=True)
+class IssuedCommand:
+    """A command sent to a device from Printfleet, and who asked for it."""
+
+    transaction_id: str
+    device_id: str
+    user_id: int | None  # None: issued by Printfleet itself (a schedule, a rule)
+    kind: str
+    args: dict[str, Any]
+    issued_at: float
+    expires_at: float
+
+
+class CommandNotRecorded(ValueError):
+    """A command the store refused: its transaction id is taken, or its device or user unknown."""
+
+    def __init__(self, command: IssuedCommand, detail: str) -> None:
+        super().__init__(f"command {command.transaction_id} for {command.device_id} was not "
+                         f"recorded: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
 class RejectRow:
     received_at: float
     topic: str
@@ -186,6 +207,17 @@ class SyncStore(Protocol):
     def count_pairing_failures(self, user_id: int, since: float) -> int: ...
 
     def delete_expired_pending(self, now: float) -> int: ...
+
+    # Commands issued from Printfleet
+    def record_command(self, command: IssuedCommand) -> None:
+        """Keep a command before it is sent; a transaction id is recorded once."""
+        ...
+
+    def issued_command(self, transaction_id: str) -> IssuedCommand | None: ...
+
+    def command_issuers(self, device_id: str) -> dict[str, int | None]:
+        """Who issued each command a job event of this device names: transaction -> user id."""
+        ...
 
     # Reads
     def printers_for_user(self, user_id: int) -> list[PrinterRow]: ...

@@ -29,22 +29,30 @@ class JobRecord:
     paused_s: float
     progress_pct: float | None  # the highest reached
     time_left_s: float | None  # at the last report
-    filament_used_mm: float | None
+    filament_used_mm: float | None  # at the last report up to the end
     command_transaction: str | None
+    filament_used_g: float | None = None  # reported with filament_used_mm
+    slicer: str | None = None
+    slicer_version: str | None = None
+    started_by_user_id: int | None = None  # the user whose command started it
 
 
-def build_job_records(events: Iterable[Mapping[str, Any]]) -> list[JobRecord]:
-    """Fold job-event rows (as stored) into one record per (device, job), oldest first."""
+def build_job_records(events: Iterable[Mapping[str, Any]],
+                      issuers: Mapping[str, int | None] | None = None) -> list[JobRecord]:
+    """Fold job-event rows (as stored) into one record per (device, job), oldest first.
+
+    `issuers` maps command transactions to the users who issued them.
+    """
     unique = {(e["device_id"], e["seq"]): e for e in events}
     by_job: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
     for event in unique.values():
         by_job[(event["device_id"], event["job_id"])].append(event)
-    records = [_fold(sorted(group, key=lambda e: (e["ts"], e["seq"])))
+    records = [_fold(sorted(group, key=lambda e: (e["ts"], e["seq"])), issuers or {})
                for group in by_job.values()]
     return sorted(records, key=lambda r: (r.started_at, r.device_id, r.job_id))
 
 
-def _fold(events: list[Mapping[str, Any]]) -> JobRecord:
+def _fold(events: list[Mapping[str, Any]], issuers: Mapping[str, int | None]) -> JobRecord:
     first = events[0]
     started = next((e for e in events if e["event"] == "started"), first)
     end = next((e for e in events if e["event"] in TERMINAL), None)
@@ -53,10 +61,11 @@ def _fold(events: list[Mapping[str, Any]]) -> JobRecord:
     progress = [e["progress_pct"] for e in relevant if e.get("progress_pct") is not None]
     last_time_left = next((e["time_left_s"] for e in reversed(relevant)
                            if e.get("time_left_s") is not None), None)
-    filament = next((e["filament_used_mm"] for e in reversed(relevant)
-                     if e.get("filament_used_mm") is not None), None)
+    none: Mapping[str, Any] = {}
+    filament = next((e for e in reversed(relevant) if e.get("filament_used_mm") is not None), none)
     transaction = next((e["command_transaction"] for e in events
                         if e.get("command_transaction")), None)
+    sliced = next((e for e in events if e.get("slicer")), none)
     return JobRecord(
         device_id=first["device_id"], job_id=first["job_id"], file_name=started["file_name"],
         origin=started["origin"], started_at=started["ts"],
@@ -64,7 +73,10 @@ def _fold(events: list[Mapping[str, Any]]) -> JobRecord:
         outcome=None if end is None else end["event"],
         reason=None if end is None else end.get("reason"), pause_count=pauses,
         paused_s=round(paused_s, 3), progress_pct=max(progress) if progress else None,
-        time_left_s=last_time_left, filament_used_mm=filament, command_transaction=transaction)
+        time_left_s=last_time_left, filament_used_mm=filament.get("filament_used_mm"),
+        command_transaction=transaction, filament_used_g=filament.get("filament_used_g"),
+        slicer=sliced.get("slicer"), slicer_version=sliced.get("slicer_version"),
+        started_by_user_id=issuers.get(transaction) if transaction else None)
 
 
 def _pauses(events: list[Mapping[str, Any]], end: Mapping[str, Any] | None) -> tuple[int, float]:

@@ -22,7 +22,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                  + HEATER_COLUMNS,
     "job_events": ("device_id", "seq", "ts", "received_at", "job_id", "event", "file_name",
                    "origin", "progress_pct", "time_left_s", "reason", "filament_used_mm",
-                   "command_transaction"),
+                   "command_transaction", "filament_used_g", "slicer", "slicer_version"),
     "presence_events": ("device_id", "seq", "ts", "received_at", "status", "source"),
     "heartbeats": ("device_id", "seq", "ts", "received_at", "interval_s", "uptime_s",
                    "outbox_depth", "telemetry_thinned_total", "undeliverable_total"),
@@ -57,7 +57,8 @@ def _row(item: Accepted) -> tuple:
                            m.progress_pct, m.time_left_s, m.job_id) + heater_values(m.heaters)
         case Family.JOB:
             return head + (m.job_id, str(m.event), m.file_name, str(m.origin), m.progress_pct,
-                           m.time_left_s, m.reason, m.filament_used_mm, m.command_transaction)
+                           m.time_left_s, m.reason, m.filament_used_mm, m.command_transaction,
+                           m.filament_used_g, m.slicer, m.slicer_version)
         case Family.PRESENCE:
             return head + (str(m.status), "device")
         case Family.HEARTBEAT:

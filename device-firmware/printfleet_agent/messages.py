@@ -30,7 +30,9 @@ def job_event(seq: int, event: JobEventRecord) -> JobEvent:
         v=SCHEMA_VERSION, ts=event.ts, seq=seq, job_id=event.job_id, event=event.event,
         file_name=event.file_name, origin=event.origin, progress_pct=event.progress_pct,
         time_left_s=event.time_left_s, reason=event.reason,
-        filament_used_mm=event.filament_used_mm, command_transaction=event.command_transaction)
+        filament_used_mm=event.filament_used_mm, command_transaction=event.command_transaction,
+        filament_used_g=event.filament_used_g, slicer=event.slicer,
+        slicer_version=event.slicer_version)
 
 
 def heartbeat(seq: int, now: float, interval_s: float, uptime_s: float, outbox_depth: int,

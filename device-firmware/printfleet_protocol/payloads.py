@@ -119,7 +119,13 @@ class Telemetry(_DevicePayload):
     job_id: Text | None = None
 
 
-class JobEvent(_DevicePayload):
+class JobEvent(_DevicePayload, omit_defaults=True):
+    """A print's start, pause, resume or end.
+
+    Unset optional fields are left out on the wire, so a server that predates
+    a field still accepts events that do not use it.
+    """
+
     job_id: Text
     event: JobEventKind
     file_name: Text
@@ -127,8 +133,13 @@ class JobEvent(_DevicePayload):
     progress_pct: Percent | None = None
     time_left_s: NonNegative | None = None
     reason: Text | None = None
+    # Filament the print has used so far: as the printer or OctoPrint reports
+    # it, or as the agent computes it from the file (see printfleet_gcode).
     filament_used_mm: NonNegative | None = None
     command_transaction: Text | None = None
+    filament_used_g: NonNegative | None = None  # where the slicer states the weight
+    slicer: Text | None = None  # e.g. "PrusaSlicer", from the file's comments
+    slicer_version: Text | None = None
 
 
 class Heartbeat(_DevicePayload):

@@ -17,6 +17,7 @@ from ..charts import Flavour
 from ..derived import DerivedReads
 from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
 from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
+from .commands import CommandQueries
 from .connection import (
     CONNECT_TIMEOUT_S,
     PostgresUnavailable,
@@ -55,7 +56,7 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
     ORDER BY device_id FOR UPDATE"""
 
 
-class PostgresSyncStore(PairingQueries, DerivedReads):
+class PostgresSyncStore(PairingQueries, CommandQueries, DerivedReads):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,

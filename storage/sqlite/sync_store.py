@@ -17,6 +17,7 @@ from ..derived import DerivedReads
 from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
 from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
+from .commands import CommandQueries
 from .connection import connect
 from .pairing import PairingQueries
 
@@ -27,7 +28,7 @@ _PRINTER_COLUMNS = """d.device_id, d.name, COALESCE(s.presence, 'offline') AS pr
     s.job_file_name, s.job_status, s.telemetry_ts"""
 
 
-class SqliteSyncStore(PairingQueries, DerivedReads):
+class SqliteSyncStore(PairingQueries, CommandQueries, DerivedReads):
     """One connection per thread, so a threaded web server can share the store."""
 
     def __init__(self, path: Path) -> None:

@@ -15,15 +15,15 @@ SERVER_ONLY = ("flask", "psycopg", "gmqtt", "waitress", "apscheduler", "argon2",
 def test_agent_modules_import_nothing_from_the_server_side():
     script = (
         "import importlib, pkgutil, sys\n"
-        "import printfleet_agent, printfleet_protocol\n"
-        "for package in (printfleet_agent, printfleet_protocol):\n"
+        "import printfleet_agent, printfleet_gcode, printfleet_protocol\n"
+        "for package in (printfleet_agent, printfleet_gcode, printfleet_protocol):\n"
         "    for info in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):\n"
         "        importlib.import_module(info.name)\n"
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=60, check=True)
     loaded = set(result.stdout.split())
-    assert {"paho", "msgspec", "printfleet_agent", "printfleet_protocol"} <= loaded
+    assert {"paho", "msgspec", "printfleet_agent", "printfleet_gcode", "printfleet_protocol"} <= loaded
     assert loaded.isdisjoint(SERVER_ONLY), loaded & set(SERVER_ONLY)
 
 

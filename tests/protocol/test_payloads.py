@@ -212,6 +212,42 @@ def test_invalid(family: Family, changes: dict[str, Any]) -> None:
     assert reason_of(family, payload(family, **changes)) == "invalid"
 
 
+# --- job: the file's slicer and the filament --------------------------------
+
+JOB_FILE_FIELDS = ("filament_used_g", "slicer", "slicer_version")
+
+
+def test_job_file_facts_are_optional_and_left_out_when_unset() -> None:
+    event = decode(Family.JOB, payload(Family.JOB))
+    assert [getattr(event, name) for name in JOB_FILE_FIELDS] == [None, None, None]
+    # Unset, they are not sent: a server from before them accepts the event.
+    assert not set(JOB_FILE_FIELDS) & set(msgspec.json.decode(encode(event)))
+
+
+def test_an_event_as_earlier_agents_sent_it_still_decodes() -> None:
+    # Earlier agents sent every optional field, unset ones as null.
+    raw = payload(Family.JOB, progress_pct=None, time_left_s=None, reason=None,
+                  filament_used_mm=None, command_transaction=None)
+    assert decode(Family.JOB, raw).filament_used_mm is None
+
+
+def test_job_carries_slicer_and_filament() -> None:
+    raw = payload(Family.JOB, filament_used_mm=1532.67, filament_used_g=4.57,
+                  slicer="PrusaSlicer", slicer_version="2.7.1")
+    event = decode(Family.JOB, raw)
+    assert (event.slicer, event.slicer_version, event.filament_used_g) == ("PrusaSlicer", "2.7.1",
+                                                                           4.57)
+    assert decode(Family.JOB, encode(event)) == event
+
+
+@pytest.mark.parametrize("changes", [{"filament_used_g": -1.0}, {"slicer": "x" * 257},
+                                     {"slicer_version": 2.7}])
+def test_job_file_facts_are_checked(changes: dict[str, Any]) -> None:
+    with pytest.raises(PayloadError) as error:
+        decode(Family.JOB, payload(Family.JOB, **changes))
+    assert error.value.reason == "invalid"
+
+
 # --- heartbeat: the outbox counters ----------------------------------------
 
 OUTBOX_COUNTERS = ("outbox_depth", "telemetry_thinned_total", "undeliverable_total")

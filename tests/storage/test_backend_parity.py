@@ -26,7 +26,7 @@ from printfleet_protocol.payloads import (
     Presence,
     Telemetry,
 )
-from storage import Accepted, Rejected, SyncStore
+from storage import Accepted, IssuedCommand, Rejected, SyncStore
 from storage.interface import TIME_SERIES_TABLES
 from storage.postgres import PostgresIngestStore, PostgresSyncStore
 from storage.sqlite import SqliteIngestStore, SqliteSyncStore
@@ -50,7 +50,9 @@ def traffic(device: str, base: int) -> list[Accepted]:
                                      fans_pct={"part": 40}, z_mm=0.2, progress_pct=12,
                                      time_left_s=900, job_id="j-1")),
         (Family.JOB, JobEvent(v=SCHEMA_VERSION, ts=at(3), seq=3, job_id="j-1", event="started",
-                              file_name="benchy.gcode", origin="sd_card", progress_pct=0)),
+                              file_name="benchy.gcode", origin="printfleet", progress_pct=0,
+                              command_transaction=f"cmd-{device}", slicer="PrusaSlicer",
+                              slicer_version="2.7.1")),
         (Family.HEARTBEAT, Heartbeat(v=SCHEMA_VERSION, ts=at(4), seq=4, interval_s=10,
                                      uptime_s=120, outbox_depth=3, telemetry_thinned_total=7)),
         (Family.DOWNTIME, Downtime(v=SCHEMA_VERSION, ts=at(5), seq=5, started_at=at(-60),
@@ -60,8 +62,9 @@ def traffic(device: str, base: int) -> list[Accepted]:
         (Family.ACK, CommandAck(v=SCHEMA_VERSION, ts=at(7), seq=7, transaction="t-1",
                                 status="finished", data={"b": [1, 2.5], "a": None})),
         (Family.JOB, JobEvent(v=SCHEMA_VERSION, ts=at(8), seq=8, job_id="j-1", event="finished",
-                              file_name="benchy.gcode", origin="sd_card", progress_pct=100,
-                              filament_used_mm=1234.5)),
+                              file_name="benchy.gcode", origin="printfleet", progress_pct=100,
+                              filament_used_mm=1234.5, filament_used_g=3.7,
+                              command_transaction=f"cmd-{device}")),
     ]
     return [Accepted(device, family, message, at(seq) + 0.25)
             for seq, (family, message) in enumerate(messages, start=1)]
@@ -94,6 +97,10 @@ async def feed(sync: SyncStore, ingest: Any) -> None:
     owner = sync.create_user("Owner@Example.com", "hash", "Ada", "L")
     for n, device in enumerate(DEVICES):
         sync.add_device(device, f"Printer {device}", owner if n % 2 else None, f"$7${device}")
+        sync.record_command(IssuedCommand(f"cmd-{device}", device, owner if n % 2 else None,
+                                          "start_print", {"file_name": "benchy.gcode",
+                                                          "size_bytes": 1200, "scale": 1.5},
+                                          T0 + n, T0 + n + 60.5))
         batch = traffic(device, base=100 * n)
         await ingest.write_batch(batch + batch[:3], REJECTS if n == 0 else [])
     sync.revoke_device("p_3")
@@ -122,6 +129,7 @@ def answers(store: SyncStore) -> dict[str, Any]:
                        store.take_pending_credentials(pending.id, T0 + 4)]
     for device in DEVICES:
         result[f"jobs {device}"] = store.jobs_for_device(device)
+        result[f"command {device}"] = store.issued_command(f"cmd-{device}")
         result[f"downtime {device}"] = store.downtime_history(device, now=T0 + 20_000)
         for table in TIME_SERIES_TABLES:
             rows = store.table_rows(table, device)
@@ -153,3 +161,5 @@ def test_both_backends_give_the_same_answers(both):
     # The traffic really reached every table (an empty answer would agree too).
     for table in TIME_SERIES_TABLES:
         assert both["postgres"].table_rows(table, "p-1"), table
+    (job,) = both["postgres"].jobs_for_device("p-1")
+    assert job.started_by_user_id is not None and job.filament_used_g == 3.7

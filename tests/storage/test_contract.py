@@ -226,3 +226,59 @@ def test_concurrent_migrations_on_sqlite_apply_each_version_once(tmp_path):
 
     applied = sorted(version for result in results for version in result)
     assert applied == [m.version for m in migrations_for("sqlite")]
+
+
+def job_event(seq: int, ts: float, kind: str, transaction: str | None, **fields):
+    return JobEvent(v=SCHEMA_VERSION, ts=ts, seq=seq, job_id="j-1", event=kind,
+                    file_name="gear.gcode", origin="printfleet" if transaction else "sd_card",
+                    command_transaction=transaction, **fields)
+
+
+def issued(transaction: str, device_id: str, user_id: int | None, now: float):
+    from storage import IssuedCommand
+
+    return IssuedCommand(transaction, device_id, user_id, "start_print",
+                         {"file_name": "gear.gcode", "size_bytes": 1200}, now, now + 60)
+
+
+def test_an_issued_command_is_kept_once_with_its_user(stores):
+    from storage import CommandNotRecorded
+
+    user = stores.sync.create_user("u@example.com", "h")
+    stores.sync.add_device("p-1", "Printer", user, "$7$h")
+    now = time.time()
+    command = issued("cmd-1", "p-1", user, now)
+    stores.sync.record_command(command)
+    assert stores.sync.issued_command("cmd-1") == command
+    assert stores.sync.issued_command("cmd-2") is None
+    with pytest.raises(CommandNotRecorded, match="cmd-1"):
+        stores.sync.record_command(issued("cmd-1", "p-1", None, now))
+    with pytest.raises(CommandNotRecorded):
+        stores.sync.record_command(issued("cmd-3", "no-such-printer", user, now))
+
+
+async def test_a_job_names_the_user_slicer_and_filament(stores):
+    alice = stores.sync.create_user("alice@example.com", "h")
+    bob = stores.sync.create_user("bob@example.com", "h")
+    stores.sync.add_device("p-1", "One", alice, "$7$1")
+    stores.sync.add_device("p-2", "Two", bob, "$7$2")
+    now = time.time()
+    stores.sync.record_command(issued("cmd-alice", "p-1", alice, now))
+    stores.sync.record_command(issued("cmd-bob", "p-2", bob, now))
+    facts = {"slicer": "PrusaSlicer", "slicer_version": "2.7.1"}
+    # The end arrives first, and twice; the start comes late.
+    end = job_event(3, now + 60, "finished", "cmd-alice", progress_pct=100.0,
+                    filament_used_mm=1532.67, filament_used_g=4.57, **facts)
+    await stores.ingest.write_batch([accepted("p-1", Family.JOB, end)] * 2, [])
+    await stores.ingest.write_batch([accepted("p-1", Family.JOB, job_event(
+        1, now, "started", "cmd-alice", progress_pct=0.0, filament_used_mm=0.0, **facts))], [])
+    # p-2 claims alice's transaction for a print of its own: not hers, not bob's.
+    await stores.ingest.write_batch([accepted("p-2", Family.JOB, job_event(
+        1, now, "started", "cmd-alice"))], [])
+    (job,) = stores.sync.jobs_for_device("p-1")
+    assert (job.started_by_user_id, job.outcome, job.progress_pct) == (alice, "finished", 100.0)
+    assert (job.slicer, job.slicer_version) == ("PrusaSlicer", "2.7.1")
+    assert (job.filament_used_mm, job.filament_used_g) == (1532.67, 4.57)
+    (forged,) = stores.sync.jobs_for_device("p-2")
+    assert forged.command_transaction == "cmd-alice" and forged.started_by_user_id is None
+    assert stores.sync.command_issuers("p-1") == {"cmd-alice": alice}

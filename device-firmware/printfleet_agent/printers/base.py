@@ -46,8 +46,11 @@ class JobEventRecord:
     progress_pct: float | None = None
     time_left_s: float | None = None
     reason: str | None = None
-    filament_used_mm: float | None = None
+    filament_used_mm: float | None = None  # used so far
     command_transaction: str | None = None
+    filament_used_g: float | None = None
+    slicer: str | None = None
+    slicer_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

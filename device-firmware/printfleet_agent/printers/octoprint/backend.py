@@ -26,10 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from printfleet_gcode import GcodeFacts
 from printfleet_protocol.payloads import JobOrigin, OctoPrintFacts, OctoPrintPlugin, PrinterState
 
 from ..base import JobEventRecord, PrinterError, PrinterFacts, PrinterSnapshot
+from ..file_facts import file_facts, with_file_facts
 from . import facts as octoprint_facts
+from .analysis import facts_from_file_info
 from .jobs import JobTracker
 from .push import PushListener
 from .rest import (
@@ -45,6 +48,8 @@ from .state import job_status_from, link_is_closed, snapshot_from, state_from_co
 logger = logging.getLogger(__name__)
 
 UNKNOWN_FIRMWARE = "unknown"
+# File facts of this many recent jobs are kept, so each job's file is looked up once.
+REMEMBERED_JOB_FILES = 32
 # OctoPrint's states (PrinterStateChanged's state_id) on the way from one to another.
 TRANSITIONAL_STATES = frozenset({"STARTING", "PAUSING", "RESUMING", "CANCELLING", "FINISHING",
                                  "OPEN_SERIAL", "DETECT_SERIAL", "CONNECTING"})
@@ -95,6 +100,9 @@ class OctoPrintPrinter:
         self._listener: PushListener | None = None
         self._last_read: tuple[float, PrinterSnapshot] | None = None
         self._unreachable_logged = False
+        # By job id: facts of the file (read here, or OctoPrint's analysis), or where it is.
+        self._job_facts: dict[str, GcodeFacts] = {}
+        self._job_files: dict[str, tuple[str, str]] = {}
 
     @property
     def link_live(self) -> bool:
@@ -140,7 +148,8 @@ class OctoPrintPrinter:
 
     def drain_events(self) -> list[JobEventRecord]:
         with self._lock:
-            return self._tracker.drain()
+            events = self._tracker.drain()
+        return [with_file_facts(event, self._facts_for(event)) for event in events]
 
     def wait_for_events(self, timeout_s: float) -> bool:
         """Block until job events are waiting to be drained; False on timeout."""
@@ -163,7 +172,9 @@ class OctoPrintPrinter:
                     local_path: Path | None = None) -> str:
         if self._listener is None:
             raise PrinterError("not connected to OctoPrint")
+        facts = None
         if local_path is not None:
+            facts = file_facts(local_path)  # OctoPrint's analysis names no slicer
             location, path = "local", self._upload(file_name, local_path)
         else:
             location, path = self._locate(file_name)
@@ -176,6 +187,7 @@ class OctoPrintPrinter:
             with self._lock:
                 self._tracker.forget(job_id)
             raise
+        self._remember_file(job_id, (location, path), facts)
         return job_id
 
     def pause(self, now: float) -> None:
@@ -199,6 +211,33 @@ class OctoPrintPrinter:
         """Queue G-code on OctoPrint; it answers no replies (they show in its terminal)."""
         self._rest.post("/api/printer/command", {"commands": lines})
         return []
+
+    # Job files
+
+    def _remember_file(self, job_id: str, where: tuple[str, str],
+                       facts: GcodeFacts | None) -> None:
+        self._job_files[job_id] = where
+        if facts is not None:
+            self._job_facts[job_id] = facts
+        for remembered in (self._job_files, self._job_facts):
+            while len(remembered) > REMEMBERED_JOB_FILES:
+                remembered.pop(next(iter(remembered)))
+
+    def _facts_for(self, event: JobEventRecord) -> GcodeFacts | None:
+        """The job's file facts; asks OctoPrint's analysis until it has an answer."""
+        known = self._job_facts.get(event.job_id)
+        if known is not None:
+            return known
+        location, path = self._job_files.get(event.job_id) or (
+            "sdcard" if event.origin is JobOrigin.SD_CARD else "local", event.file_name)
+        try:
+            facts = facts_from_file_info(self._rest.get(file_path(location, path)))
+        except OctoPrintError as error:
+            logger.info("no analysis of %s/%s from OctoPrint: %s", location, path, error)
+            return None
+        if facts is not None:
+            self._remember_file(event.job_id, (location, path), facts)
+        return facts
 
     # Connecting
 

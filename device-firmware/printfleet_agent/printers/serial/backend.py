@@ -11,6 +11,7 @@ from pathlib import Path
 from printfleet_protocol.payloads import JobEventKind, JobOrigin, PrinterState
 
 from ..base import HeaterReading, JobEventRecord, PrinterError, PrinterFacts, PrinterSnapshot
+from ..file_facts import file_facts
 from .gcode import strip_comment
 from .jobs import JobTracker
 from .link import PrinterLink
@@ -123,6 +124,8 @@ class SerialPrinter:
         """Stream `local_path` from here, or without one, print `file_name` from the SD card."""
         if command_transaction is not None:
             origin = JobOrigin.PRINTFLEET
+        # Read before taking the lock: a file whose filament must be summed takes a while.
+        facts = file_facts(local_path) if local_path is not None else None
         with self._lock:
             self._require_ready()
             if local_path is None:
@@ -133,7 +136,8 @@ class SerialPrinter:
                 if not local_path.is_file():
                     raise PrinterError(f"no G-code file at {local_path}")
                 streamer = JobStreamer(local_path, self._stream_finished, self._stream_failed)
-                job = self._jobs.begin(now, file_name, origin, command_transaction, streamer)
+                job = self._jobs.begin(now, file_name, origin, command_transaction, streamer,
+                                       facts)
                 self._link.set_source(streamer)
             self._changed.notify_all()
             return job.job_id

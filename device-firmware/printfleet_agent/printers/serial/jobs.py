@@ -6,9 +6,11 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from printfleet_gcode import GcodeFacts
 from printfleet_protocol.payloads import JobEventKind, JobOrigin
 
 from ..base import JobEventRecord, PrinterError
+from ..file_facts import with_file_facts
 from .replies import Reply, SdDone, SdFileOpened, SdNotPrinting, SdProgress
 from .streamer import JobStreamer
 
@@ -31,6 +33,7 @@ class Job:
     sd_progress_pct: float = 0.0
     paused_at: float | None = None
     paused_s: float = 0.0
+    file_facts: GcodeFacts | None = None  # None: the file is not here (an SD card print)
 
     @property
     def on_sd_card(self) -> bool:
@@ -59,12 +62,13 @@ class JobTracker:
         self._sd_file_name: str | None = None
 
     def begin(self, now: float, file_name: str, origin: JobOrigin,
-              command_transaction: str | None, streamer: JobStreamer | None = None) -> Job:
+              command_transaction: str | None, streamer: JobStreamer | None = None,
+              file_facts: GcodeFacts | None = None) -> Job:
         """Start tracking a job and record that it started."""
         if self.job is not None:
             raise PrinterError(f"printer is busy with {self.job.file_name}")
         self.job = Job(uuid.uuid4().hex[:12], file_name, origin, command_transaction, now,
-                       streamer)
+                       streamer, file_facts=file_facts)
         self._emit(now, JobEventKind.STARTED)
         return self.job
 
@@ -128,8 +132,11 @@ class JobTracker:
 
     def _emit(self, now: float, kind: JobEventKind, reason: str | None = None) -> None:
         job = self.require_job()
-        self._events.append(JobEventRecord(
+        # A streamed print counts the filament in the lines the printer took.
+        streamed = job.streamer.extruded_mm if job.streamer is not None else None
+        self._events.append(with_file_facts(JobEventRecord(
             ts=now, job_id=job.job_id, event=kind, file_name=job.file_name, origin=job.origin,
             progress_pct=job.progress_pct, time_left_s=job.time_left_s(now),
             reason=reason[:MAX_REASON_CHARS] if reason else None,
-            command_transaction=job.command_transaction))
+            command_transaction=job.command_transaction, filament_used_mm=streamed),
+            job.file_facts))

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable, Generator
 from pathlib import Path
 
+from printfleet_gcode import ExtrusionCounter
+
 from .gcode import read_commands
 from .protocol import Pending
 
@@ -27,6 +29,7 @@ class JobStreamer:
         self.acknowledged_lines = 0
         self.paused = False
         self.stopped = False
+        self.extrusion = ExtrusionCounter()  # filament in the lines the printer took
         self._on_finished = on_finished
         self._on_failed = on_failed
         self._commands: Generator[tuple[str, int], None, None] | None = read_commands(path)
@@ -35,6 +38,11 @@ class JobStreamer:
     def progress_pct(self) -> float:
         """Share of the file the printer has acknowledged, in percent."""
         return round(100.0 * self.acknowledged_bytes / self.total_bytes, 2)
+
+    @property
+    def extruded_mm(self) -> float:
+        """Filament pushed by the lines acknowledged so far, in mm."""
+        return round(max(0.0, self.extrusion.used_mm), 2)
 
     def next_command(self) -> Pending | None:
         """Return the next command, or None while paused, stopped or at the end."""
@@ -67,6 +75,7 @@ class JobStreamer:
             self._on_failed(pending.error)
             return
         self.acknowledged_lines += 1
+        self.extrusion.feed(pending.command)
         self.acknowledged_bytes = max(self.acknowledged_bytes, end_offset)
         self._maybe_finished()
 
