@@ -18,8 +18,8 @@ from printfleet_protocol import Family, device_topic
 from ..support import connect_client, start_broker
 from .conftest import command, eventually, simulated
 
-# Several minutes when run by hand (PRINTFLEET_OUTAGE_S=240); short in CI.
-OUTAGE_S = float(os.environ.get("PRINTFLEET_OUTAGE_S", "12"))
+# Several minutes when run by hand (PF_OUTAGE_S=240); short in CI.
+OUTAGE_S = float(os.environ.get("PF_OUTAGE_S", "12"))
 
 pytestmark = pytest.mark.timeout(120 + 2 * OUTAGE_S)
 
