@@ -8,15 +8,18 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
-from storage import Accepted, BatchResult, Rejected
+from storage import Accepted, BackendUnavailable, BatchResult, Rejected
 
 logger = logging.getLogger(__name__)
 
 WriteBatch = Callable[[Sequence[Accepted], Sequence[Rejected]], Awaitable[BatchResult]]
 OnResult = Callable[[BatchResult, int, float], None]
 AfterCommit = Callable[[Sequence[Accepted]], None]
+OnWriteError = Callable[[Exception], None]
 
 RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+# While a batch keeps failing, say so again this often (not at every retry).
+REPORT_EVERY_S = 30.0
 
 _Entry = tuple[Accepted | Rejected, asyncio.Future[None]]
 
@@ -31,9 +34,11 @@ class Batcher:
 
     def __init__(self, write: WriteBatch, max_rows: int, max_delay_s: float,
                  on_result: OnResult | None = None,
-                 after_commit: AfterCommit | None = None) -> None:
+                 after_commit: AfterCommit | None = None,
+                 on_write_error: OnWriteError | None = None) -> None:
         self._write = write
         self._after_commit = after_commit
+        self._on_write_error = on_write_error
         self._max_rows = max_rows
         self._max_delay_s = max_delay_s
         self._on_result = on_result
@@ -93,18 +98,28 @@ class Batcher:
         rejected = [item for item, _ in batch if isinstance(item, Rejected)]
         attempt = 0
         started = time.perf_counter()
+        reported_at = 0.0
         while True:
             try:
                 result = await self._write(accepted, rejected)
                 break
-            except Exception:
+            except Exception as error:
                 # Never drop a batch: nothing in it is acknowledged to the
                 # broker, so retrying (or crashing) loses nothing.
-                delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
-                logger.exception("writing a batch of %d failed; retrying in %.1fs",
-                                 len(batch), delay)
                 attempt += 1
+                if self._on_write_error is not None:
+                    self._on_write_error(error)
+                delay = RETRY_DELAYS_S[min(attempt - 1, len(RETRY_DELAYS_S) - 1)]
+                failing_s = time.perf_counter() - started
+                if attempt == 1 or failing_s - reported_at >= REPORT_EVERY_S:
+                    _report_failure(error, len(batch) + len(self._pending), attempt,
+                                    failing_s, delay)
+                    reported_at = failing_s
                 await asyncio.sleep(delay)
+        if attempt:
+            logger.warning("writing works again: a batch of %d held for %.1fs is committed "
+                           "(%d failed attempts)", len(batch), time.perf_counter() - started,
+                           attempt)
         if self._on_result is not None:
             self._on_result(result, len(batch), time.perf_counter() - started)
         if self._after_commit is not None and accepted:
@@ -112,3 +127,22 @@ class Batcher:
         for _, waiter in batch:
             if not waiter.done():
                 waiter.set_result(None)
+
+
+def _report_failure(error: Exception, waiting: int, attempt: int, failing_s: float,
+                    delay_s: float) -> None:
+    """Log a failed write in one line; a traceback only for the first failure of a bug."""
+    if isinstance(error, BackendUnavailable):
+        # Expected while the database restarts: say so plainly, no traceback.
+        if attempt == 1:
+            logger.warning("database unavailable (%s); %d messages wait unacknowledged (the "
+                           "broker holds the rest); retrying", error, waiting)
+        else:
+            logger.warning("database still unavailable after %.0fs and %d attempts (%s); "
+                           "retrying", failing_s, attempt, error)
+    elif attempt == 1:
+        logger.exception("writing a batch failed (%d messages wait); retrying in %.1fs",
+                         waiting, delay_s)
+    else:
+        logger.error("writing a batch still fails after %.0fs and %d attempts (%s: %s); "
+                     "retrying", failing_s, attempt, type(error).__name__, error)

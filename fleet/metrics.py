@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from storage import BatchResult
+from storage import BackendUnavailable, BatchResult
 
 
 @dataclass
@@ -32,6 +32,26 @@ class WorkerMetrics:
     lag_count: int = 0
     last_batch_max_lag_s: float = 0.0
     online_devices: int = 0
+    # Messages received and not yet acknowledged (waiting for their commit);
+    # the broker's receive-maximum bounds them, so they bound memory too.
+    in_flight: int = 0
+    in_flight_peak: int = 0
+    # False from a write that found the database unreachable to the next commit.
+    store_available: bool = True
+    write_errors: int = 0
+
+    def message_in(self) -> None:
+        self.messages_received += 1
+        self.in_flight += 1
+        self.in_flight_peak = max(self.in_flight_peak, self.in_flight)
+
+    def message_done(self) -> None:
+        self.in_flight -= 1
+
+    def record_write_error(self, error: Exception) -> None:
+        self.write_errors += 1
+        if isinstance(error, BackendUnavailable):
+            self.store_available = False
 
     def record_batch(self, result: BatchResult, size: int, seconds: float) -> None:
         self.stored += result.stored
@@ -42,6 +62,7 @@ class WorkerMetrics:
         self.last_batch_size = size
         self.last_batch_s = seconds
         self.last_commit_at = time.time()
+        self.store_available = True
 
     def record_lag(self, lags_s: list[float]) -> None:
         if lags_s:

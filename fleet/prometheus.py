@@ -50,6 +50,15 @@ def render(metrics: WorkerMetrics) -> str:
            [(worker, 1 if metrics.connected else 0)])
     metric("printfleet_devices_online", "gauge", "Devices currently online (whole fleet).",
            [(worker, metrics.online_devices)])
+    metric("printfleet_messages_in_flight", "gauge",
+           "Messages received and not yet acknowledged (waiting for their commit).",
+           [(worker, metrics.in_flight)])
+    metric("printfleet_store_available", "gauge",
+           "0 from a write that found the database unreachable to the next commit.",
+           [(worker, 1 if metrics.store_available else 0)])
+    metric("printfleet_batch_write_errors_total", "counter",
+           "Failed batch writes (each retried until it commits).",
+           [(worker, metrics.write_errors)])
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,7 @@ from printfleet.settings import Settings
 from printfleet_protocol import Family, device_topic, encode
 from printfleet_protocol.payloads import SCHEMA_VERSION, StoredAck
 from printfleet_protocol.topics import fleet_subscription
-from storage import Accepted, IngestStore, Rejected
+from storage import Accepted, BackendUnavailable, IngestStore, Rejected
 
 from .batcher import Batcher
 from .edge import classify
@@ -64,7 +64,7 @@ class FleetWorker:
         await self._store.start()
         self._batcher = Batcher(self._store.write_batch, fleet.batch_max_rows,
                                 fleet.batch_max_delay_s, self.metrics.record_batch,
-                                self._confirm_stored)
+                                self._confirm_stored, self.metrics.record_write_error)
         await self._batcher.start()
         self._client = self._build_client()
         broker = self._settings.broker
@@ -104,17 +104,20 @@ class FleetWorker:
     async def handle_message(self, topic: str, payload: bytes) -> int:
         """Validate, queue and wait for the commit; return the PUBACK reason code."""
         assert self._batcher is not None
-        self.metrics.messages_received += 1
-        item = classify(self._settings.broker.topic_prefix, topic, payload, time.time(),
-                        self._settings.fleet.max_payload_bytes)
-        if item is None:
+        self.metrics.message_in()
+        try:
+            item = classify(self._settings.broker.topic_prefix, topic, payload, time.time(),
+                            self._settings.fleet.max_payload_bytes)
+            if item is None:
+                return PUBACK_SUCCESS
+            if isinstance(item, Rejected):
+                self.metrics.rejects_by_reason[item.reason] += 1
+                logger.warning("rejected message on %s: %s (payload %r)", item.topic,
+                               item.detail, item.payload_excerpt[:80])
+            await self._batcher.submit(item)
             return PUBACK_SUCCESS
-        if isinstance(item, Rejected):
-            self.metrics.rejects_by_reason[item.reason] += 1
-            logger.warning("rejected message on %s: %s (payload %r)", item.topic, item.detail,
-                           item.payload_excerpt[:80])
-        await self._batcher.submit(item)
-        return PUBACK_SUCCESS
+        finally:
+            self.metrics.message_done()
 
     def _confirm_stored(self, accepted: Sequence[Accepted]) -> None:
         """Tell each device which of its messages are now durable (its outbox lets go)."""
@@ -178,7 +181,11 @@ class FleetWorker:
     async def _publish_metrics(self) -> None:
         while True:
             try:
-                self.metrics.online_devices = await self._store.count_online_devices()
+                # Bounded: while the database is away the snapshot still goes out.
+                self.metrics.online_devices = await asyncio.wait_for(
+                    self._store.count_online_devices(), METRICS_INTERVAL_S / 2)
+            except (BackendUnavailable, TimeoutError):
+                pass  # the batcher reports the outage; the count is kept until it ends
             except Exception:  # metrics must never take the worker down
                 logger.exception("counting online devices failed")
             write_snapshot(self.metrics, self.run_dir)

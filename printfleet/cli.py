@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         # Both log routine steps (each job run, each packet, each closed socket).
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         logging.getLogger("gmqtt").setLevel(logging.ERROR)
+        # A warning per failed reconnection while the database is down; the
+        # batcher says once that it is unavailable, and again every 30 s.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     _export_flag_overrides(args)
     try:
         settings = load(args.config)

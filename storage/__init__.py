@@ -50,7 +50,7 @@ __all__ = [
 
 
 class BackendUnavailable(RuntimeError):
-    """The configured backend cannot be used in this build."""
+    """The configured backend cannot be used: not in this build, or its server is unreachable."""
 
 
 def open_sync_store(settings: Settings) -> SyncStore:

@@ -134,7 +134,11 @@ class IngestStore(Protocol):
     async def write_batch(
         self, accepted: Sequence[Accepted], rejected: Sequence[Rejected]
     ) -> BatchResult:
-        """Store a batch in one transaction; replays of (device, seq) are ignored."""
+        """Store a batch in one transaction; replays of (device, seq) are ignored.
+
+        Raises BackendUnavailable while the database cannot be reached; nothing
+        of the batch is stored then, and the caller tries again.
+        """
         ...
 
     async def count_online_devices(self) -> int:

@@ -12,6 +12,7 @@ from fleet.worker import FleetWorker
 from printfleet.context import Context
 from storage import SyncStore, open_ingest_store
 
+from .storage.private_postgres import PrivatePostgres, private_postgres
 from .support import RunningBroker, make_settings, start_broker
 
 
@@ -47,6 +48,13 @@ async def worker(broker, context):
     await running.start()
     yield running
     await running.stop()
+
+
+@pytest.fixture
+def private_postgres_server() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL server of the test's own, which it may stop and start."""
+    with private_postgres() as server:
+        yield server
 
 
 @pytest.fixture

@@ -6,10 +6,21 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import conninfo
+from psycopg_pool import PoolTimeout
 
 from .. import BackendUnavailable
 
 CONNECT_TIMEOUT_S = 10
+# While the server is down the pool retries each lost connection with a
+# doubling back-off (1, 2, 4, 8 s ...) until this timeout, then gives it up.
+# psycopg_pool's default, 5 minutes, would leave the back-off at 32 s and
+# more after a minute's outage, so the pool could go on waiting half a
+# minute after the server is back. A short timeout restarts the back-off at
+# 1 s with the next request for a connection.
+RECONNECT_TIMEOUT_S = 5
+# How long a request waits for a pooled connection before it reports the
+# server unavailable (the pool keeps reconnecting meanwhile).
+POOL_WAIT_S = 5
 
 
 class PostgresUnavailable(BackendUnavailable):
@@ -34,6 +45,18 @@ def pool_kwargs(role: str) -> dict[str, object]:
     # round trip instead of BEGIN, query, COMMIT.
     return {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S,
             "fallback_application_name": f"printfleet-{role}"}
+
+
+def lost_server(error: BaseException) -> bool:
+    """Tell whether an error means the server is out of reach (down, restarting, refusing).
+
+    Such errors pass once the server is back; a serialization failure or a
+    deadlock (also OperationalError) is about the transaction, not the server.
+    """
+    if isinstance(error, PoolTimeout):
+        return True
+    return (isinstance(error, psycopg.OperationalError)
+            and not isinstance(error, psycopg.errors.TransactionRollback))
 
 
 def connect(dsn: str) -> psycopg.Connection:

@@ -15,16 +15,26 @@ on each other but never deadlock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
-from psycopg import AsyncCursor
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ..interface import Accepted, BatchResult, Rejected
 from ..rollups import ROLLUP_WIDTHS_S, fold_into
 from ..rows import COLUMNS, split_batch
-from .connection import CONNECT_TIMEOUT_S, check_server_async, describe, pool_kwargs, unavailable
+from .connection import (
+    CONNECT_TIMEOUT_S,
+    POOL_WAIT_S,
+    RECONNECT_TIMEOUT_S,
+    check_server_async,
+    describe,
+    lost_server,
+    pool_kwargs,
+    unavailable,
+)
 from .device_state import update_device_state
 from .values import text_safe
 
@@ -84,7 +94,8 @@ class PostgresIngestStore:
         pool = AsyncConnectionPool(self._dsn, min_size=self._pool_min, max_size=self._pool_max,
                                    kwargs=pool_kwargs("ingest"), open=False,
                                    check=AsyncConnectionPool.check_connection,
-                                   name="printfleet-ingest")
+                                   name="printfleet-ingest", timeout=POOL_WAIT_S,
+                                   reconnect_timeout=RECONNECT_TIMEOUT_S)
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
         except PoolTimeout as error:
@@ -103,10 +114,9 @@ class PostgresIngestStore:
     async def write_batch(
         self, accepted: Sequence[Accepted], rejected: Sequence[Rejected]
     ) -> BatchResult:
-        assert self._pool is not None, "start() the store first"
         split = split_batch(accepted)
         result = BatchResult(rejected=len(rejected))
-        async with self._pool.connection() as connection, connection.transaction():
+        async with self._connection() as connection, connection.transaction():
             cursor = connection.cursor()
             for table in COLUMNS:  # a fixed order, for the lock order
                 rows = split.rows.get(table)
@@ -122,12 +132,24 @@ class PostgresIngestStore:
         return result
 
     async def count_online_devices(self) -> int:
-        assert self._pool is not None, "start() the store first"
-        async with self._pool.connection() as connection:
+        async with self._connection() as connection:
             cursor = await connection.execute(
                 "SELECT COUNT(*) FROM device_state WHERE presence = 'online'")
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """Lend a pooled connection; losing the server raises PostgresUnavailable."""
+        assert self._pool is not None, "start() the store first"
+        try:
+            async with self._pool.connection() as connection:
+                yield connection
+        except Exception as error:
+            # The transaction rolled back (or never began): nothing was stored.
+            if lost_server(error):
+                raise unavailable(self._dsn, error) from error
+            raise
 
 
 async def _insert_new(cursor: AsyncCursor[Any], statements: tuple[str, str, str],

@@ -20,6 +20,8 @@ from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
 from .commands import CommandQueries
 from .connection import (
     CONNECT_TIMEOUT_S,
+    POOL_WAIT_S,
+    RECONNECT_TIMEOUT_S,
     PostgresUnavailable,
     ServerMode,
     check_server,
@@ -76,7 +78,8 @@ class PostgresSyncStore(PairingQueries, CommandQueries, DerivedReads):
         mode = check_server(self._dsn)
         pool = ConnectionPool(self._dsn, min_size=self._pool_min, max_size=self._pool_max,
                               kwargs=pool_kwargs("sync"), open=False,
-                              check=ConnectionPool.check_connection, name="printfleet-sync")
+                              check=ConnectionPool.check_connection, name="printfleet-sync",
+                              timeout=POOL_WAIT_S, reconnect_timeout=RECONNECT_TIMEOUT_S)
         try:
             pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
         except PoolTimeout as error:

@@ -207,3 +207,30 @@ def test_migrate_needs_no_started_pool():
             assert [r["status"] for r in store.table_rows("presence_events", "p-1")] == ["online"]
         finally:
             store.stop()
+
+
+async def test_both_pools_report_a_stopped_server_and_recover_once_it_is_back(
+        private_postgres_server):
+    server = private_postgres_server
+    sync = PostgresSyncStore(server.dsn)
+    sync.migrate()
+    sync.start()
+    ingest = PostgresIngestStore(server.dsn)
+    await ingest.start()
+    try:
+        await ingest.write_batch([Accepted("p-1", Family.TELEMETRY, telemetry(1), time.time())],
+                                 [])
+        server.stop("fast")  # the pooled connections die with it
+        with pytest.raises(PostgresUnavailable, match="cannot connect to PostgreSQL at"):
+            await ingest.write_batch(
+                [Accepted("p-1", Family.TELEMETRY, telemetry(2), time.time())], [])
+        with pytest.raises(PostgresUnavailable):
+            await ingest.count_online_devices()
+        server.start()
+        # The pool reconnects by itself: the first write after the restart commits.
+        await ingest.write_batch([Accepted("p-1", Family.TELEMETRY, telemetry(2), time.time())],
+                                 [])
+        assert [r["seq"] for r in sync.table_rows("telemetry", "p-1")] == [1, 2]
+    finally:
+        await ingest.stop()
+        sync.stop()
