@@ -29,7 +29,8 @@ class Batcher:
 
     Memory stays bounded because the broker never has more than the worker's
     MQTT receive-maximum messages in flight to it: until a batch commits,
-    its messages are unacknowledged and the broker holds back the rest.
+    its messages are unacknowledged and the broker holds back the rest
+    (Mosquitto 2.0.13 and later; see docs/scaling.md for older versions).
     """
 
     def __init__(self, write: WriteBatch, max_rows: int, max_delay_s: float,
