@@ -253,6 +253,17 @@ class SyncStore(Protocol):
         """Remove time series older than the policy keeps; return rows removed per table."""
         ...
 
+    def rebuild_rollups(self, since: float, until: float,
+                        device_ids: Sequence[str] | None = None) -> None:
+        """Recompute the telemetry rollups over [since, until), widened to whole hours.
+
+        For operators and backfills: rows imported around the workers get
+        their buckets. Without TimescaleDB one transaction per device (all
+        registered devices when device_ids is None); under TimescaleDB the
+        continuous aggregates are refreshed over the window for every device.
+        """
+        ...
+
     def recent_rejects(self, limit: int = 100) -> list[RejectRow]: ...
 
     def reject_counts(self) -> dict[str, int]: ...

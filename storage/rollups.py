@@ -13,6 +13,7 @@ hourly rollup is the sum of its minutes.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 Dialect = Literal["sqlite", "postgres"]
@@ -92,3 +93,28 @@ def _extreme(sqlite_fn: str, postgres_fn: str, table: str, column: str, dialect:
         return f"{postgres_fn}({old}, {new})"  # LEAST/GREATEST skip NULLs
     # SQLite's two-argument min/max return NULL if either is NULL.
     return f"{sqlite_fn}(COALESCE({old}, {new}), COALESCE({new}, {old}))"
+
+
+def rebuild_window(since: float, until: float) -> tuple[float, float]:
+    """Widen [since, until) to whole buckets of the widest rollup, so none is left partial."""
+    widest = max(ROLLUP_WIDTHS_S.values())
+    return math.floor(since / widest) * widest, math.ceil(until / widest) * widest
+
+
+def rebuild_statements(dialect: Dialect) -> list[str]:
+    """Recompute one device's rollup buckets from raw telemetry, params (device_id, since, until).
+
+    Each rollup's buckets in the window are deleted and inserted again from
+    aggregate_select, so a rebuild is exact however the buckets were kept
+    before (backfills, a fold gone wrong, rows imported around the workers).
+    The window must be whole buckets (rebuild_window).
+    """
+    mark = "?" if dialect == "sqlite" else "%s"
+    columns = ", ".join(("device_id", "bucket") + AGGREGATE_COLUMNS)
+    in_window = f"device_id = {mark} AND {{column}} >= {mark} AND {{column}} < {mark}"
+    statements = []
+    for table, width_s in ROLLUP_WIDTHS_S.items():
+        statements.append(f"DELETE FROM {table} WHERE {in_window.format(column='bucket')}")
+        select = aggregate_select("telemetry", width_s, dialect, in_window.format(column="ts"))
+        statements.append(f"INSERT INTO {table} ({columns}) {select}")
+    return statements

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,6 +17,7 @@ from ..charts import Flavour
 from ..derived import DerivedReads
 from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
 from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
+from ..rollups import rebuild_statements, rebuild_window
 from .commands import CommandQueries
 from .connection import (
     CONNECT_TIMEOUT_S,
@@ -33,7 +34,12 @@ from .connection import (
 )
 from .migrate import apply_migrations, migration_lock
 from .pairing import PairingQueries
-from .timescale import TimescalePolicy, apply_policies, convert_to_timescale
+from .timescale import (
+    TimescalePolicy,
+    apply_policies,
+    convert_to_timescale,
+    refresh_aggregates,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +51,9 @@ _PRINTERS = """SELECT d.device_id, d.name, COALESCE(s.presence, 'offline') AS pr
     WHERE d.revoked_at IS NULL {filter}
     ORDER BY d.name COLLATE "C", d.device_id COLLATE "C"
 """
+
+# What fleet_overview runs (`printfleet bench queries` runs it directly too).
+FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
 
 _UPSERT_DEVICE = """INSERT INTO devices (device_id, owner_user_id, name, mqtt_password_hash,
     created_at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id) DO UPDATE SET
@@ -197,7 +206,7 @@ class PostgresSyncStore(PairingQueries, CommandQueries, DerivedReads):
         return [_printer_row(row) for row in rows]
 
     def fleet_overview(self) -> list[PrinterRow]:
-        return [_printer_row(row) for row in self._dicts(_PRINTERS.format(filter=""))]
+        return [_printer_row(row) for row in self._dicts(FLEET_OVERVIEW_SQL)]
 
     def device_created_at(self, device_id: str) -> float | None:
         rows = self._rows("SELECT created_at FROM devices WHERE device_id = %s", (device_id,))
@@ -258,6 +267,22 @@ class PostgresSyncStore(PairingQueries, CommandQueries, DerivedReads):
 
     def query_rows(self, sql: str, params: tuple) -> list[tuple]:
         return self._rows(sql, params)
+
+    def rebuild_rollups(self, since: float, until: float,
+                        device_ids: Sequence[str] | None = None) -> None:
+        since, until = rebuild_window(since, until)
+        if self.chart_flavour == "timescale":
+            refresh_aggregates(self._dsn, since, until)
+            return
+        if device_ids is None:
+            device_ids = [row[0] for row in self._rows(
+                'SELECT device_id FROM devices ORDER BY device_id COLLATE "C"')]
+        statements = rebuild_statements("postgres")
+        for device_id in device_ids:
+            # A transaction per device: ingest waits on one device's buckets, not all.
+            with self._transaction() as tx:
+                for statement in statements:
+                    tx.execute(statement, (device_id, since, until))
 
     def table_rows(self, table: str, device_id: str) -> list[dict[str, Any]]:
         if table not in TIME_SERIES_TABLES:

@@ -19,6 +19,7 @@ import psycopg
 
 from ..retention import RetentionPolicy
 from ..rollups import CHART_HEATERS
+from .connection import connect
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,16 @@ def apply_policies(connection: psycopg.Connection, policy: TimescalePolicy) -> N
             connection.execute(f"SELECT remove_retention_policy('{relation}', if_exists => true)")
             connection.execute(f"SELECT add_retention_policy('{relation}', "
                                f"INTERVAL '{int(days)} days')")
+
+
+def refresh_aggregates(dsn: str, since: float, until: float) -> None:
+    """Materialize both continuous aggregates over [since, until), minutes first."""
+    # CALL refresh_continuous_aggregate cannot run inside a transaction, so
+    # not on a pooled connection someone may have left in one.
+    with connect(dsn) as connection:
+        for view in ("telemetry_1m", "telemetry_1h"):
+            connection.execute(f"CALL refresh_continuous_aggregate('{view}', "
+                               f"to_timestamp({float(since)!r}), to_timestamp({float(until)!r}))")
 
 
 def _make_hypertable(connection: psycopg.Connection, table: str, chunk: str) -> None:

@@ -7,7 +7,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,15 +17,22 @@ from ..derived import DerivedReads
 from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
 from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
+from ..rollups import rebuild_statements, rebuild_window
 from .commands import CommandQueries
 from .connection import connect
 from .pairing import PairingQueries
 
 logger = logging.getLogger(__name__)
 
-_PRINTER_COLUMNS = """d.device_id, d.name, COALESCE(s.presence, 'offline') AS presence,
+_PRINTERS = """SELECT d.device_id, d.name, COALESCE(s.presence, 'offline') AS presence,
     s.last_seen_at, s.printer_state, s.heaters_json, s.progress_pct, s.time_left_s,
-    s.job_file_name, s.job_status, s.telemetry_ts"""
+    s.job_file_name, s.job_status, s.telemetry_ts
+    FROM devices d LEFT JOIN device_state s USING (device_id)
+    WHERE d.revoked_at IS NULL {filter}
+    ORDER BY d.name, d.device_id"""
+
+# What fleet_overview runs (`printfleet bench queries` runs it directly too).
+FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
 
 
 class SqliteSyncStore(PairingQueries, CommandQueries, DerivedReads):
@@ -147,17 +154,12 @@ class SqliteSyncStore(PairingQueries, CommandQueries, DerivedReads):
 
     # Reads
     def printers_for_user(self, user_id: int) -> list[PrinterRow]:
-        rows = self._conn().execute(
-            f"SELECT {_PRINTER_COLUMNS} FROM devices d LEFT JOIN device_state s "
-            "USING (device_id) WHERE d.owner_user_id = ? AND d.revoked_at IS NULL "
-            "ORDER BY d.name, d.device_id", (user_id,))
+        rows = self._conn().execute(_PRINTERS.format(filter="AND d.owner_user_id = ?"),
+                                    (user_id,))
         return [_printer_row(row) for row in rows]
 
     def fleet_overview(self) -> list[PrinterRow]:
-        rows = self._conn().execute(
-            f"SELECT {_PRINTER_COLUMNS} FROM devices d LEFT JOIN device_state s "
-            "USING (device_id) WHERE d.revoked_at IS NULL ORDER BY d.name, d.device_id")
-        return [_printer_row(row) for row in rows]
+        return [_printer_row(row) for row in self._conn().execute(FLEET_OVERVIEW_SQL)]
 
     def device_created_at(self, device_id: str) -> float | None:
         row = self._conn().execute("SELECT created_at FROM devices WHERE device_id = ?",
@@ -194,6 +196,19 @@ class SqliteSyncStore(PairingQueries, CommandQueries, DerivedReads):
 
     def query_rows(self, sql: str, params: tuple) -> list[tuple]:
         return [tuple(row) for row in self._conn().execute(sql, params)]
+
+    def rebuild_rollups(self, since: float, until: float,
+                        device_ids: Sequence[str] | None = None) -> None:
+        since, until = rebuild_window(since, until)
+        if device_ids is None:
+            device_ids = [row[0] for row in self._conn().execute(
+                "SELECT device_id FROM devices ORDER BY device_id")]
+        statements = rebuild_statements("sqlite")
+        for device_id in device_ids:
+            # A transaction per device: the workers wait for one device, not all.
+            with self._transaction() as tx:
+                for statement in statements:
+                    tx.execute(statement, (device_id, since, until))
 
     def table_rows(self, table: str, device_id: str) -> list[dict[str, Any]]:
         if table not in TIME_SERIES_TABLES:
