@@ -146,6 +146,35 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--generators", type=int, metavar="K",
                         help="load-generator processes the devices are spread over "
                              "(default: one per CPU, 2 to 4)")
+    queries_help = ("queries: build N printers' telemetry history (default 100 printers x 30 "
+                    "days at one sample per 10 s) in a fresh store, then time p50/p95 of a "
+                    "printer's 24-hour and 30-day temperature charts and the fleet overview, "
+                    "through the store and as the same SQL on a direct connection, and the "
+                    "rollup against a raw-telemetry scan (loading the full size takes minutes)")
+    queries = bench_sub.add_parser("queries", parents=[common], help=queries_help,
+                                   description=queries_help)
+    queries.set_defaults(handler=commands.bench_queries)
+    queries.add_argument("--backend", choices=["sqlite", "postgres"],
+                         help="store to measure (default: storage.backend of the settings). "
+                              "postgres creates and drops a fresh database on the server given "
+                              "by --dsn or the variable storage.postgres_dsn_env names "
+                              "(default DATABASE_URL); a server with TimescaleDB runs in "
+                              "TimescaleDB mode")
+    queries.add_argument("--dsn", metavar="URL",
+                         help="PostgreSQL server to create the scratch database on, as a user "
+                              "who may CREATE DATABASE (default: from the environment)")
+    queries.add_argument("--printers", type=int, default=100, metavar="N",
+                         help="printers in the history (default 100)")
+    queries.add_argument("--days", type=int, default=30, metavar="D",
+                         help="days of history per printer, ending at the last full hour "
+                              "(default 30)")
+    queries.add_argument("--interval-s", type=int, default=10, metavar="S",
+                         help="seconds between samples (default 10: 8,640 a day)")
+    queries.add_argument("--repeats", type=int, default=200, metavar="N",
+                         help="timed runs per read and side, each for a random printer "
+                              "(default 200; the raw scan gets a tenth, at least 5)")
+    queries.add_argument("--json", action="store_true",
+                         help="print the full report as JSON instead of a summary")
 
     connections_help = ("connections: start a broker with broker-config, provision N devices "
                         "each with its own credentials, connect them all at once and hold them, "

@@ -135,6 +135,26 @@ def bench_connections(context: Context, args: argparse.Namespace) -> int:
     return 0 if report["passed"] else 1
 
 
+def bench_queries(context: Context, args: argparse.Namespace) -> int:
+    from .bench.processes import BenchError
+    from .bench.queries import QueryBenchOptions, run
+    from .bench.query_report import summary
+
+    if min(args.printers, args.days, args.interval_s, args.repeats) < 1:
+        raise CommandError("--printers, --days, --interval-s and --repeats must be at least 1")
+    if 86400 % args.interval_s:
+        raise CommandError("--interval-s must divide a day (86,400 s) evenly")
+    options = QueryBenchOptions(args.backend or context.settings.storage.backend, args.printers,
+                                args.days, args.interval_s, args.repeats, args.dsn)
+    try:
+        report = run(context.settings, options, lambda text: print(text, file=sys.stderr,
+                                                                    flush=True))
+    except BenchError as error:
+        raise CommandError(str(error)) from None
+    print(json.dumps(report, indent=2) if args.json else summary(report))
+    return 0
+
+
 def user_add(context: Context, args: argparse.Namespace) -> int:
     from web.passwords import hash_password
 

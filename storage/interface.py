@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from printfleet_protocol import Family
 
-from .charts import TemperatureChart
+from .charts import Flavour, TemperatureChart
 from .downtime import DowntimeInterval
 from .jobs import JobRecord
 from .retention import RetentionPolicy
@@ -251,6 +251,15 @@ class SyncStore(Protocol):
 
     def apply_retention(self, now: float, policy: RetentionPolicy) -> dict[str, int]:
         """Remove time series older than the policy keeps; return rows removed per table."""
+        ...
+
+    @property
+    def chart_flavour(self) -> Flavour:
+        """Which SQL dialect and table layout the chart queries are written for."""
+        ...
+
+    def query_rows(self, sql: str, params: tuple) -> list[tuple]:
+        """Run one read-only statement; return its rows as tuples."""
         ...
 
     def rebuild_rollups(self, since: float, until: float,

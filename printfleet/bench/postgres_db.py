@@ -19,10 +19,10 @@ BENCH_DSN_VARIABLE = "PF_BENCH_DATABASE_URL"
 
 
 @contextmanager
-def fresh_database(settings: Settings) -> Iterator[str]:
-    """Create an empty database on the configured server, yield its URL, then drop it."""
+def fresh_database(settings: Settings, server: str | None = None) -> Iterator[str]:
+    """Create an empty database on `server` or the configured one, yield its URL, then drop it."""
     variable = settings.storage.postgres_dsn_env
-    server = os.environ.get(variable, "").strip()
+    server = (server or os.environ.get(variable, "")).strip()
     if not server:
         raise BenchError(
             f"--backend postgres needs a PostgreSQL server: set {variable} (the variable "
