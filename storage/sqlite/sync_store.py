@@ -195,7 +195,9 @@ class SqliteSyncStore(PairingQueries, CommandQueries, DerivedReads):
         return "sqlite"
 
     def query_rows(self, sql: str, params: tuple) -> list[tuple]:
-        return [tuple(row) for row in self._conn().execute(sql, params)]
+        cursor = self._conn().cursor()
+        cursor.row_factory = None  # plain tuples, not sqlite3.Row copied into tuples
+        return cursor.execute(sql, params).fetchall()
 
     def rebuild_rollups(self, since: float, until: float,
                         device_ids: Sequence[str] | None = None) -> None:
