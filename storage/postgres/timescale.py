@@ -13,6 +13,7 @@ deletes (storage/retention.py, the stores' apply_retention).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 import psycopg
@@ -101,13 +102,39 @@ def apply_policies(connection: psycopg.Connection, policy: TimescalePolicy) -> N
 
 
 def refresh_aggregates(dsn: str, since: float, until: float) -> None:
-    """Materialize both continuous aggregates over [since, until), minutes first."""
+    """Materialize both continuous aggregates over [since, until), minutes first.
+
+    A day at a time, each retried while a refresh policy job holds an
+    overlapping window: a long window would otherwise fail on the policy's
+    next run, which comes every minute.
+    """
     # CALL refresh_continuous_aggregate cannot run inside a transaction, so
     # not on a pooled connection someone may have left in one.
     with connect(dsn) as connection:
         for view in ("telemetry_1m", "telemetry_1h"):
+            start = since
+            while start < until:
+                end = min(start + REFRESH_STEP_S, until)
+                _refresh(connection, view, start, end)
+                start = end
+
+
+REFRESH_STEP_S = 86400
+REFRESH_ATTEMPTS = 30
+REFRESH_RETRY_PAUSE_S = 2.0
+
+
+def _refresh(connection: psycopg.Connection, view: str, start: float, end: float) -> None:
+    for attempt in range(1, REFRESH_ATTEMPTS + 1):
+        try:
             connection.execute(f"CALL refresh_continuous_aggregate('{view}', "
-                               f"to_timestamp({float(since)!r}), to_timestamp({float(until)!r}))")
+                               f"to_timestamp({float(start)!r}), to_timestamp({float(end)!r}))")
+            return
+        except psycopg.errors.LockNotAvailable:
+            if attempt == REFRESH_ATTEMPTS:
+                raise
+            logger.info("%s: a policy job is refreshing an overlapping window; retrying", view)
+            time.sleep(REFRESH_RETRY_PAUSE_S)
 
 
 def _make_hypertable(connection: psycopg.Connection, table: str, chunk: str) -> None:
