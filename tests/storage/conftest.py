@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import ExitStack
+import functools
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
+from pathlib import Path
 
+import psycopg
 import pytest
 
 from storage import IngestStore, SyncStore
@@ -19,6 +23,7 @@ from .postgres_server import backends, fresh_database, timescale_server
 class Stores:
     sync: SyncStore
     ingest: IngestStore
+    execute: Callable[[str], None]  # one statement on a connection of its own, around the store
 
 
 @pytest.fixture(params=backends())
@@ -27,17 +32,30 @@ async def stores(request, tmp_path) -> AsyncIterator[Stores]:
         if request.param == "sqlite":
             path = tmp_path / "contract.sqlite3"
             sync, ingest = SqliteSyncStore(path), SqliteIngestStore(path)
+            execute = functools.partial(_execute_sqlite, path)
         elif request.param == "postgres":
             dsn = cleanup.enter_context(fresh_database())
             sync, ingest = PostgresSyncStore(dsn, timescaledb="off"), PostgresIngestStore(dsn)
+            execute = functools.partial(_execute_postgres, dsn)
         else:
             dsn = cleanup.enter_context(fresh_database(timescale_server()))
             sync, ingest = PostgresSyncStore(dsn, timescaledb="on"), PostgresIngestStore(dsn)
+            execute = functools.partial(_execute_postgres, dsn)
         sync.start()
         cleanup.callback(sync.stop)
         sync.migrate()
         await ingest.start()
-        yield Stores(sync, ingest)
+        yield Stores(sync, ingest, execute)
         await ingest.stop()
 
 
+
+
+def _execute_sqlite(path: Path, statement: str) -> None:
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute(statement)
+
+
+def _execute_postgres(dsn: str, statement: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(statement)

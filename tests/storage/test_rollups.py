@@ -124,3 +124,29 @@ async def test_retention_removes_old_raw_rows_and_keeps_their_rollups(stores):
     month_ago = stores.sync.temperature_chart(DEVICE, now - 45 * DAY_S, now - 35 * DAY_S)
     assert sum(p.samples for p in month_ago.points) == 50  # the hourly rollup outlives raw
     assert stores.sync.apply_retention(now, RetentionPolicy(telemetry_days=30))["telemetry"] == 0
+
+
+async def test_rebuilt_rollups_equal_what_ingest_kept(stores):
+    start = 1_700_000_000.0 - 1_700_000_000.0 % 3600
+    stores.sync.add_device(DEVICE, "Printer", None, "hash")
+    # Whole-degree readings: sums are exact, whichever order they are added in.
+    samples = [sample(seq, start + 45 * seq, 20.0 + seq % 7, 200.0 + seq % 3)
+               for seq in range(200)]  # 2.5 hours, several per minute
+    await stores.ingest.write_batch(samples, [])
+    days = (start - 10 * DAY_S, start + 10 * DAY_S)
+    hours = (start - DAY_S / 2, start + DAY_S / 2)
+    kept = [stores.sync.temperature_chart(DEVICE, *days),
+            stores.sync.temperature_chart(DEVICE, *hours)]
+    assert [chart.source for chart in kept] == ["telemetry_1h", "telemetry_1m"]
+    assert sum(point.samples for point in kept[0].points) == 200
+
+    if stores.sync.chart_flavour != "timescale":  # continuous aggregates cannot be edited
+        stores.execute("DELETE FROM telemetry_1m")  # as after an import around the workers
+        stores.execute("DELETE FROM telemetry_1h")
+        assert stores.sync.temperature_chart(DEVICE, *days).points == []
+    stores.sync.rebuild_rollups(start + 600, start + 7200)  # widened to whole hours
+    stores.sync.rebuild_rollups(start, start + 3 * 3600)  # again: replaces, never adds
+
+    rebuilt = [stores.sync.temperature_chart(DEVICE, *days),
+               stores.sync.temperature_chart(DEVICE, *hours)]
+    assert rebuilt == kept
