@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gmqtt import Client, Subscription
 from gmqtt.mqtt.constants import MQTTv50
@@ -21,6 +22,7 @@ from printfleet_protocol.topics import fleet_subscription
 from storage import Accepted, BackendUnavailable, IngestStore, Rejected
 
 from .batcher import Batcher
+from .deferred_acks import connection_of, hook_qos1_publishes, send_pubacks
 from .edge import classify
 from .metrics import WorkerMetrics, remove_snapshot, write_snapshot
 from .prometheus import MetricsServer, render
@@ -64,7 +66,8 @@ class FleetWorker:
         await self._store.start()
         self._batcher = Batcher(self._store.write_batch, fleet.batch_max_rows,
                                 fleet.batch_max_delay_s, self.metrics.record_batch,
-                                self._confirm_stored, self.metrics.record_write_error)
+                                self._after_commit, self.metrics.record_write_error,
+                                fleet.batches_in_flight)
         await self._batcher.start()
         self._client = self._build_client()
         broker = self._settings.broker
@@ -106,18 +109,57 @@ class FleetWorker:
         assert self._batcher is not None
         self.metrics.message_in()
         try:
-            item = classify(self._settings.broker.topic_prefix, topic, payload, time.time(),
-                            self._settings.fleet.max_payload_bytes)
-            if item is None:
-                return PUBACK_SUCCESS
-            if isinstance(item, Rejected):
-                self.metrics.rejects_by_reason[item.reason] += 1
-                logger.warning("rejected message on %s: %s (payload %r)", item.topic,
-                               item.detail, item.payload_excerpt[:80])
-            await self._batcher.submit(item)
+            item = self._classify(topic, payload)
+            if item is not None:
+                await self._batcher.submit(item)
             return PUBACK_SUCCESS
         finally:
             self.metrics.message_done()
+
+    def _handle_qos1_publish(self, packet_id: int, topic: str, payload: bytes) -> None:
+        """Validate and queue; the PUBACK goes out with the batch's, after its commit."""
+        assert self._batcher is not None and self._client is not None
+        connection = connection_of(self._client)
+        self.metrics.message_in()
+        try:
+            item = self._classify(topic, payload)
+        except Exception:
+            # A bug must not kill the loop; the message stays unacknowledged
+            # and is redelivered on the next session.
+            self.metrics.message_done()
+            logger.exception("unexpected error handling a message on %s", topic)
+            return
+        if item is None:
+            self.metrics.message_done()
+            send_pubacks(self._client, connection, (packet_id,))
+        else:
+            self._batcher.add(item, (connection, packet_id))
+
+    def _classify(self, topic: str, payload: bytes) -> Accepted | Rejected | None:
+        """Validate and log one message; None for traffic that is not stored."""
+        item = classify(self._settings.broker.topic_prefix, topic, payload, time.time(),
+                        self._settings.fleet.max_payload_bytes)
+        if isinstance(item, Rejected):
+            self.metrics.rejects_by_reason[item.reason] += 1
+            logger.warning("rejected message on %s: %s (payload %r)", item.topic, item.detail,
+                           item.payload_excerpt[:80])
+        return item
+
+    def _after_commit(self, accepted: Sequence[Accepted], tokens: Sequence[Any]) -> None:
+        """Confirm to the devices, then PUBACK to the broker, what one batch committed."""
+        if accepted:
+            self._confirm_stored(accepted)
+        # Tokens are (connection, packet id) from the QoS 1 hook, None for
+        # messages whose handle_message awaits the commit (gmqtt acks those).
+        by_connection: dict[object, list[int]] = {}
+        for token in tokens:
+            if token is not None:
+                by_connection.setdefault(token[0], []).append(token[1])
+                self.metrics.message_done()
+        if self._client is None:
+            return
+        for connection, packet_ids in by_connection.items():
+            send_pubacks(self._client, connection, packet_ids)
 
     def _confirm_stored(self, accepted: Sequence[Accepted]) -> None:
         """Tell each device which of its messages are now durable (its outbox lets go)."""
@@ -150,6 +192,7 @@ class FleetWorker:
         client.on_message = self._on_message
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
+        hook_qos1_publishes(client, self._handle_qos1_publish)
         return client
 
     def _on_connect(self, client: Client, flags: int, rc: int, properties: dict) -> None:

@@ -42,6 +42,10 @@ class FleetSettings(_Section):
     # MQTT 5 receive maximum: unacknowledged messages in flight to one
     # worker. Bounds worker memory; the broker holds the rest.
     receive_maximum: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 2000
+    # Batches written at once: the next is staged while earlier ones commit
+    # (each on its own PostgreSQL connection; SQLite writes one at a time).
+    # Acknowledgements still go out in order, each after its batch commits.
+    batches_in_flight: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
     session_expiry_s: PositiveInt = 3600
     # Serve Prometheus metrics on http://<metrics_host>:<metrics_port>/metrics
     # (0: off). Give each worker on one host its own port.

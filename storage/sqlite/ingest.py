@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ import msgspec
 
 from ..interface import Accepted, BatchResult, Rejected
 from ..rollups import ROLLUP_WIDTHS_S, fold_into
-from ..rows import COLUMNS, DeviceUpdate, split_batch
+from ..rows import COLUMNS, DeviceUpdate, SplitBatch, split_batch
 from .connection import PRAGMAS
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ class SqliteIngestStore:
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
         self._db: aiosqlite.Connection | None = None
+        # One connection, one transaction at a time: a worker writing
+        # batches concurrently prepares the next while this one commits.
+        self._write_lock = asyncio.Lock()
 
     async def start(self) -> None:
         self._db = await aiosqlite.connect(self._path, isolation_level=None)
@@ -81,6 +85,11 @@ class SqliteIngestStore:
     ) -> BatchResult:
         assert self._db is not None, "start() the store first"
         split = split_batch(accepted)
+        async with self._write_lock:
+            return await self._write_split(split, rejected)
+
+    async def _write_split(self, split: SplitBatch, rejected: Sequence[Rejected]) -> BatchResult:
+        assert self._db is not None
         result = BatchResult(rejected=len(rejected))
         await self._db.execute("BEGIN IMMEDIATE")
         try:

@@ -11,6 +11,7 @@ import pytest
 
 from fleet.worker import BrokerRefused, FleetWorker
 from printfleet.context import Context
+from printfleet.settings import with_changes
 from printfleet_protocol import Family, device_topic
 from printfleet_protocol.payloads import SCHEMA_VERSION, Heater, JobEvent, Telemetry
 from storage import open_ingest_store
@@ -157,3 +158,50 @@ async def test_worker_with_wrong_password_refuses_to_start(broker, context):
     bad = FleetWorker(context.settings, open_ingest_store(context.settings), "wrong-password")
     with pytest.raises(BrokerRefused, match="cannot connect"):
         await bad.start()
+
+
+class GatedStore:
+    """The real store, but every write waits until the test opens the gate."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+        self.gate = asyncio.Event()
+
+    async def start(self) -> None:
+        await self._inner.start()
+
+    async def stop(self) -> None:
+        await self._inner.stop()
+
+    async def write_batch(self, accepted, rejected):
+        await self.gate.wait()
+        return await self._inner.write_batch(accepted, rejected)
+
+    async def count_online_devices(self) -> int:
+        return await self._inner.count_online_devices()
+
+
+async def test_the_broker_gets_a_puback_only_after_the_message_commits(broker, device, store,
+                                                                        context):
+    # With a receive maximum of 3, the broker sends a fourth message only
+    # after the worker acknowledged one of the first three.
+    settings = with_changes(context.settings, fleet={"receive_maximum": 3,
+                                                     "batches_in_flight": 2})
+    gated = GatedStore(open_ingest_store(settings))
+    worker = FleetWorker(settings, gated, context.fleet_password, worker_id="gated")
+    await worker.start()
+    try:
+        topic = device_topic(broker.prefix, "printer-1", Family.TELEMETRY)
+        for seq in range(10):
+            await asyncio.to_thread(device.publish, topic, telemetry(seq))
+        await wait_for(lambda: worker.metrics.messages_received == 3, 10, "three messages")
+        await asyncio.sleep(0.5)
+        assert worker.metrics.messages_received == 3, "acknowledged before the commit"
+        assert store.table_rows("telemetry", "printer-1") == []
+        gated.gate.set()
+        await wait_for(lambda: len(store.table_rows("telemetry", "printer-1")) == 10, 15,
+                       "all ten messages")
+        assert worker.metrics.messages_received == 10
+        assert worker.metrics.stored == 10
+    finally:
+        await worker.stop()
