@@ -146,6 +146,9 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--generators", type=int, metavar="K",
                         help="load-generator processes the devices are spread over "
                              "(default: one per CPU, 2 to 4)")
+    ingest.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="fleet worker processes sharing the subscription, as a fleet "
+                             "scales out; their commits are summed (default 1)")
     queries_help = ("queries: build N printers' telemetry history (default 100 printers x 30 "
                     "days at one sample per 10 s) in a fresh store, then time p50/p95 of a "
                     "printer's 24-hour and 30-day temperature charts and the fleet overview, "

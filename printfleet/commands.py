@@ -102,10 +102,12 @@ def bench_ingest(context: Context, args: argparse.Namespace) -> int:
     from .bench.ingest import BenchOptions, default_generators, run
     from .bench.processes import BenchError
 
-    if args.devices < 1 or args.seconds <= 0 or (args.generators is not None and args.generators < 1):
-        raise CommandError("--devices and --generators must be at least 1, --seconds above 0")
+    if (args.devices < 1 or args.seconds <= 0 or args.workers < 1
+            or (args.generators is not None and args.generators < 1)):
+        raise CommandError("--devices, --generators and --workers must be at least 1, "
+                           "--seconds above 0")
     options = BenchOptions(args.backend or context.settings.storage.backend, args.devices,
-                           args.seconds, args.generators or default_generators())
+                           args.seconds, args.generators or default_generators(), args.workers)
     try:
         report = run(context.settings, options, lambda text: print(text, file=sys.stderr,
                                                                     flush=True))

@@ -23,20 +23,21 @@ from storage import open_ingest_store
 from .measuring import MeasuringIngestStore
 from .processes import CommandReader, memory_mb, quiet_logging
 
-WORKER_ID = "bench"
 SUBSCRIBE_TIMEOUT_S = 10.0
 
 
-def worker_main(conn: Connection, settings: Settings, fleet_password: str) -> None:
+def worker_main(conn: Connection, settings: Settings, fleet_password: str,
+                worker_id: str) -> None:
     """Process entry point: one fleet worker, measured."""
     quiet_logging()
-    asyncio.run(_serve_worker(conn, settings, fleet_password))
+    asyncio.run(_serve_worker(conn, settings, fleet_password, worker_id))
 
 
-async def _serve_worker(conn: Connection, settings: Settings, fleet_password: str) -> None:
+async def _serve_worker(conn: Connection, settings: Settings, fleet_password: str,
+                        worker_id: str) -> None:
     reader = CommandReader(conn)
     store = MeasuringIngestStore(open_ingest_store(settings))
-    worker = FleetWorker(settings, store, fleet_password, worker_id=WORKER_ID)
+    worker = FleetWorker(settings, store, fleet_password, worker_id=worker_id)
     try:
         await worker.start()
     except Exception as error:

@@ -10,6 +10,9 @@ Phases, all against one fresh broker and store:
    sample stamped with its publish time, latency = commit time - stamp;
 4. check: every seq the broker acknowledged in 2 and 3 is in storage once;
 5. copy: as many rows as 2 committed, written straight through the store.
+
+With ``workers`` > 1, phases 2 and 3 run that many worker processes sharing
+the subscription, as a fleet scales out; their figures are summed.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from printfleet.settings import Settings
 from .consumers import drain_main, worker_main
 from .copy_baseline import measure_copy
 from .environment import Environment, bench_environment
+from .measuring import PhaseStats, merge_phases
 from .phases import LoadGenerators, PhaseResult, outbox_window, run_flood, run_steady
-from .processes import Child
+from .processes import Child, ChildGroup
 from .report import Measurements, build_report
 from .verify import next_seqs, verify
 
@@ -42,6 +46,7 @@ class BenchOptions:
     devices: int
     seconds: float
     generators: int
+    workers: int = 1
 
 
 def default_generators() -> int:
@@ -53,7 +58,7 @@ def default_generators() -> int:
 class WorkerRun:
     flood: PhaseResult
     steady: PhaseResult
-    phases: dict[str, Any]
+    phases: dict[str, PhaseStats]
     window: int
     rss_idle_mb: float
     rss_peak_mb: float
@@ -80,14 +85,16 @@ def run(settings: Settings, options: BenchOptions, say: Say) -> dict[str, Any]:
         say(f"bench: copy baseline, {copy_rows} rows straight through the store …")
         copy_rate = measure_copy(env.settings, next_seqs(published), copy_rows)
     return build_report(Measurements(
-        options.backend, options.devices, options.seconds, generators.count, drain,
+        options.backend, options.devices, options.seconds, generators.count, options.workers,
+        drain,
         worker.flood, worker.steady, worker.phases, worker.window, worker.rss_idle_mb,
         worker.rss_peak_mb, check, copy_rows, copy_rate, env.provisioning_s))
 
 
 def _bare_drain(env: Environment, generators: LoadGenerators, seconds: float,
                 say: Say) -> PhaseResult:
-    drain = Child("bare-drain", drain_main, env.settings, env.context.fleet_password)
+    drain = ChildGroup("bare-drain", [Child("bare-drain", drain_main, env.settings,
+                                            env.context.fleet_password)])
     try:
         drain.receive(READY_TIMEOUT_S)
         say(f"bench: bare drain, every device at full speed for {seconds:g} s …")
@@ -102,18 +109,23 @@ def _bare_drain(env: Environment, generators: LoadGenerators, seconds: float,
 
 def _worker(env: Environment, generators: LoadGenerators, options: BenchOptions,
             say: Say) -> WorkerRun:
-    worker = Child("worker", worker_main, env.settings, env.context.fleet_password)
-    window = outbox_window(env.settings, options.devices)
+    worker = ChildGroup("worker", [
+        Child(f"worker-{number}", worker_main, env.settings, env.context.fleet_password,
+              f"bench-{number}") for number in range(1, options.workers + 1)])
+    window = outbox_window(env.settings, options.devices, options.workers)
     try:
-        _, rss_idle = worker.receive(READY_TIMEOUT_S)
-        say(f"bench: fleet worker, every device at full speed for {options.seconds:g} s …")
+        rss_idle = max(reply[1] for reply in worker.receive(READY_TIMEOUT_S))
+        what = "fleet worker" if options.workers == 1 else f"{options.workers} fleet workers"
+        say(f"bench: {what}, every device at full speed for {options.seconds:g} s …")
         flood = run_flood(generators, worker, env.broker_pid, "max", options.seconds, window)
         rate = max(1.0, flood.consumed_per_s / 2)
         say(f"bench: worker committed {flood.consumed_per_s:.0f} msg/s; latency at "
             f"{rate:.0f} msg/s for {options.seconds:g} s …")
         steady = run_steady(generators, worker, env.broker_pid, "latency", options.seconds,
                             rate)
-        _, phases, rss_peak = worker.request(("stop",), STOP_TIMEOUT_S)
+        stopped = worker.request(("stop",), STOP_TIMEOUT_S)
     finally:
         worker.close()
+    phases = merge_phases([reply[1] for reply in stopped])
+    rss_peak = max(reply[2] for reply in stopped)  # per worker process
     return WorkerRun(flood, steady, phases, window, rss_idle, rss_peak)

@@ -44,6 +44,24 @@ class PhaseStats:
             self.latencies_ms.extend((committed_at - item.message.ts) * 1000.0 for item in accepted)
 
 
+def merge_phases(per_worker: list[dict[str, PhaseStats]]) -> dict[str, PhaseStats]:
+    """Add up several workers' commits, phase by phase."""
+    merged: dict[str, PhaseStats] = {}
+    for phases in per_worker:
+        for name, stats in phases.items():
+            total = merged.setdefault(name, PhaseStats(name, stats.record_latency))
+            total.stored += stats.stored
+            total.duplicates += stats.duplicates
+            total.rejected += stats.rejected
+            total.batches += stats.batches
+            if stats.first_commit_at:
+                total.first_commit_at = min(total.first_commit_at or stats.first_commit_at,
+                                            stats.first_commit_at)
+            total.last_commit_at = max(total.last_commit_at, stats.last_commit_at)
+            total.latencies_ms.extend(stats.latencies_ms)
+    return merged
+
+
 class MeasuringIngestStore:
     """Forwards every IngestStore call; records commits per phase."""
 

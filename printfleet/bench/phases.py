@@ -10,7 +10,7 @@ from printfleet.settings import Settings
 
 from .devices import PhaseSeqs
 from .loadgen import GeneratorConfig, PhaseCounts, generator_main
-from .processes import Child, CpuMeter
+from .processes import Child, ChildGroup, CpuMeter
 
 # Time for every generator to receive the command before the common start.
 START_DELAY_S = 0.5
@@ -97,18 +97,18 @@ class LoadGenerators:
                            disconnected=sum(c.disconnected for c in counts))
 
 
-def outbox_window(settings: Settings, devices: int) -> int:
+def outbox_window(settings: Settings, devices: int, workers: int = 1) -> int:
     """Messages a device may have unconfirmed by `stored` while flooding the worker.
 
     Like the agent's outbox, it holds the load to what the worker commits, so
     the broker's queue for the share group stays far below its limit (and the
     run measures the worker, not a broker overflow). Twice the worker's
-    receive maximum in all keeps the worker busy at every moment.
+    receive maximum in all (each worker's) keeps the workers busy at every moment.
     """
-    return max(4, math.ceil(2 * settings.fleet.receive_maximum / devices))
+    return max(4, math.ceil(2 * settings.fleet.receive_maximum * workers / devices))
 
 
-def run_flood(generators: LoadGenerators, consumer: Child, broker_pid: int, phase: str,
+def run_flood(generators: LoadGenerators, consumer: ChildGroup, broker_pid: int, phase: str,
               seconds: float, window: int) -> PhaseResult:
     """Every device publishes as fast as it may; wait until the consumer has taken it all."""
     consumer.request(("phase", phase, False), 30)
@@ -118,7 +118,7 @@ def run_flood(generators: LoadGenerators, consumer: Child, broker_pid: int, phas
     return _settle(consumer, meter, phase, seconds, start_at, counts)
 
 
-def run_steady(generators: LoadGenerators, consumer: Child, broker_pid: int, phase: str,
+def run_steady(generators: LoadGenerators, consumer: ChildGroup, broker_pid: int, phase: str,
                seconds: float, rate_per_s: float) -> PhaseResult:
     """Publish at a fixed aggregate rate, recording each message's latency."""
     consumer.request(("phase", phase, True), 30)
@@ -128,14 +128,14 @@ def run_steady(generators: LoadGenerators, consumer: Child, broker_pid: int, pha
     return _settle(consumer, meter, phase, seconds, start_at, counts)
 
 
-def _meter(generators: LoadGenerators, consumer: Child, broker_pid: int) -> CpuMeter:
-    meter = CpuMeter({consumer.name: [consumer.pid], "broker": [broker_pid],
+def _meter(generators: LoadGenerators, consumer: ChildGroup, broker_pid: int) -> CpuMeter:
+    meter = CpuMeter({consumer.name: consumer.pids, "broker": [broker_pid],
                       "generators": generators.pids})
     meter.start()
     return meter
 
 
-def _settle(consumer: Child, meter: CpuMeter, phase: str, seconds: float, start_at: float,
+def _settle(consumer: ChildGroup, meter: CpuMeter, phase: str, seconds: float, start_at: float,
             counts: PhaseCounts) -> PhaseResult:
     consumed, last_at = _wait_for_consumer(consumer, counts.acked)
     # The meter started up to START_DELAY_S before the load, when all was idle.
@@ -144,11 +144,11 @@ def _settle(consumer: Child, meter: CpuMeter, phase: str, seconds: float, start_
                        counts.disconnected, consumed, last_at, cpu)
 
 
-def _wait_for_consumer(consumer: Child, expected: int) -> tuple[int, float]:
+def _wait_for_consumer(consumer: ChildGroup, expected: int) -> tuple[int, float]:
     """Poll the consumer until it has taken `expected` messages or stops making progress."""
     consumed, last_at, stalled_since = -1, 0.0, time.monotonic()
     while True:
-        _, now_consumed, last_at = consumer.request(("progress",), 30)
+        now_consumed, last_at = consumer.progress(30)
         if now_consumed >= expected:
             return now_consumed, last_at
         if now_consumed != consumed:

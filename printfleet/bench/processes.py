@@ -83,6 +83,38 @@ class Child:
         self._conn.close()
 
 
+class ChildGroup:
+    """Processes doing one job together (fleet workers sharing the subscription)."""
+
+    def __init__(self, name: str, children: list[Child]) -> None:
+        self.name = name
+        self.children = children
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.pid for child in self.children]
+
+    def request(self, message: Message, timeout_s: float) -> list[Message]:
+        """Send to every child at once, then collect each reply."""
+        for child in self.children:
+            child.send(message)
+        return [child.receive(timeout_s) for child in self.children]
+
+    def receive(self, timeout_s: float) -> list[Message]:
+        return [child.receive(timeout_s) for child in self.children]
+
+    def progress(self, timeout_s: float) -> tuple[int, float]:
+        """Messages the group consumed so far, and when the last one was taken."""
+        replies = self.request(("progress",), timeout_s)
+        return sum(reply[1] for reply in replies), max(reply[2] for reply in replies)
+
+    def close(self) -> None:
+        for child in self.children:
+            child.send_quietly(("stop",))
+        for child in self.children:
+            child.close()
+
+
 class CommandReader:
     """The child's end of the pipe, read without blocking its event loop."""
 

@@ -28,6 +28,7 @@ class Measurements:
     devices: int
     seconds: float
     generators: int
+    workers: int
     drain: PhaseResult
     flood: PhaseResult
     steady: PhaseResult
@@ -80,7 +81,8 @@ def build_report(m: Measurements) -> dict[str, Any]:
 def _details(m: Measurements, latencies: Sequence[float]) -> dict[str, Any]:
     flood_stats = m.worker_phases[m.flood.name]
     return {
-        "connections": {"devices": m.devices, "generator_processes": m.generators},
+        "connections": {"devices": m.devices, "generator_processes": m.generators,
+                        "worker_processes": m.workers},
         "bare_drain": {"published": m.drain.published, "received": m.drain.consumed,
                        "offered_msgs_per_s": round(m.drain.offered_per_s),
                        "cpu_percent": m.drain.cpu_percent},

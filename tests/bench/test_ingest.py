@@ -57,6 +57,23 @@ def test_a_small_sqlite_run_reports_every_figure_and_loses_nothing(tmp_path):
     assert not list(tmp_path.glob("printfleet-bench-*"))
 
 
+def test_two_workers_share_the_load_and_lose_nothing(tmp_path):
+    result = printfleet(tmp_path, "bench", "ingest", "--backend", "sqlite", "--devices", "20",
+                        "--seconds", "2", "--workers", "2", "--log-level", "WARNING")
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["details"]["connections"]["worker_processes"] == 2
+    assert "bench: 2 fleet workers" in result.stderr
+    assert report["committed_msgs_per_s"] > 0
+    assert (report["lost"], report["duplicated"]) == (0, 0)
+    check = report["details"]["storage_check"]
+    assert check["acknowledged"] == check["stored"] > 0
+    # Both workers' commits are counted: all the flood phase published was committed.
+    assert report["details"]["max_rate"]["committed"] == report["details"]["max_rate"]["published"]
+    assert report["details"]["max_rate"]["cpu_percent"]["worker"] > 0
+
+
 def test_postgres_without_a_server_url_fails_with_a_clear_message(tmp_path):
     environ_var = "PF_BENCH_TEST_UNSET_URL"
     result = printfleet(tmp_path, "bench", "ingest", "--backend", "postgres", "--devices", "2",
@@ -72,7 +89,7 @@ def test_help_explains_every_option(tmp_path):
     result = printfleet(tmp_path, "bench", "ingest", "--help", timeout_s=60)
 
     assert result.returncode == 0
-    for option in ("--backend", "--devices", "--seconds", "--generators"):
+    for option in ("--backend", "--devices", "--seconds", "--generators", "--workers"):
         assert option in result.stdout
 
 
