@@ -1,10 +1,11 @@
-"""Simulated printers for the ingest bench: one paho MQTT 5 connection per device.
+"""Simulated printers for the ingest bench: one MQTT 5 connection per device.
 
-Many devices share one asyncio loop through paho's external-loop interface
-(``on_socket_open`` / ``loop_read`` / ``loop_write`` / ``loop_misc``), so a
-generator process holds hundreds of real connections without a thread each.
-Every device logs in with its own credentials, so the broker's ACL confines
-it exactly as it confines a real printer.
+Many devices share one asyncio loop, each an asyncio protocol on its own TCP
+connection (mqtt_wire has the packets), so a generator process holds
+hundreds of real connections and pushes tens of thousands of messages a
+second. Every device logs in with its own credentials, so the broker's ACL
+confines it exactly as it confines a real printer; it publishes QoS 1 and
+waits for the broker's PUBACK like the agent does.
 """
 
 from __future__ import annotations
@@ -12,17 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from printfleet_protocol import Family, decode, device_topic, encode
 from printfleet_protocol.payloads import SCHEMA_VERSION, Heater, PrinterState, StoredAck, Telemetry
 
-if TYPE_CHECKING:
-    from paho.mqtt.client import SocketLike
+from . import mqtt_wire as wire
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +27,7 @@ QOS = 1
 KEEPALIVE_S = 60
 # QoS 1 publishes a device keeps waiting for the broker's PUBACK.
 INFLIGHT_WINDOW = 10
+SUBSCRIBE_PACKET_ID = 1
 
 
 def telemetry(seq: int, ts: float) -> Telemetry:
@@ -58,7 +56,9 @@ class SimulatedDevice:
                  loop: asyncio.AbstractEventLoop) -> None:
         self.device_id = device_id
         self.topic = device_topic(prefix, device_id, Family.TELEMETRY)
+        self._topic_bytes = wire.encoded_topic(self.topic)
         self._stored_topic = device_topic(prefix, device_id, Family.STORED)
+        self._password = password
         self._loop = loop
         self.seq = 0
         self.acked = 0  # broker PUBACKs in the current phase
@@ -66,46 +66,47 @@ class SimulatedDevice:
         self.disconnected = False
         self.phases: dict[str, PhaseSeqs] = {}
         self.phase: PhaseSeqs | None = None
-        self._inflight: dict[int, int] = {}  # paho mid -> seq
+        self._inflight: dict[int, int] = {}  # packet id -> seq, sent and not acknowledged
+        # Beyond the broker's receive maximum publishes wait here, the
+        # device's buffer in fixed-rate phases (as paho's queue is the agent's).
+        self._queued: deque[tuple[int, bytes]] = deque()
+        self._send_quota = 65535
+        self._next_packet_id = SUBSCRIBE_PACKET_ID
         self._unstored: set[int] = set()  # published, no `stored` ack yet
         self._outbox_window = 0  # 0: do not wait for `stored`
         self._flooding = False
+        self._transport: asyncio.Transport | None = None
+        self._connected = False
+        self._out: list[bytes] = []
+        self._last_sent = 0.0
+        self._buffer = bytearray()
+        self._opening: asyncio.Task[None] | None = None
         self.ready: asyncio.Future[None] = loop.create_future()
-        self._client = self._build_client(password)
-
-    def _build_client(self, password: str) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.device_id,
-                             protocol=mqtt.MQTTv5)
-        client.username_pw_set(self.device_id, password)
-        # paho queues beyond its own window; ours (INFLIGHT_WINDOW) is smaller
-        # except in fixed-rate phases, where paho's queue is the device's buffer.
-        client.max_inflight_messages_set(1000)
-        client.on_socket_open = self._on_socket_open
-        client.on_socket_close = self._on_socket_close
-        client.on_socket_register_write = self._on_register_write
-        client.on_socket_unregister_write = self._on_unregister_write
-        client.on_connect = self._on_connect
-        client.on_subscribe = self._on_subscribe
-        client.on_publish = self._on_publish
-        client.on_message = self._on_message
-        client.on_disconnect = self._on_disconnect
-        return client
 
     def connect(self, host: str, port: int) -> None:
         """Open the TCP connection and send CONNECT; `ready` resolves after SUBACK."""
-        self._client.connect(host, port, keepalive=KEEPALIVE_S)
+        self._opening = self._loop.create_task(self._open(host, port))
+
+    async def _open(self, host: str, port: int) -> None:
+        try:
+            await self._loop.create_connection(lambda: _DeviceProtocol(self), host, port)
+        except OSError as error:
+            self._resolve(ConnectionError(f"{self.device_id} cannot connect: {error}"))
 
     def disconnect(self) -> None:
         self._flooding = False
-        self._client.disconnect()
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(wire.DISCONNECT_PACKET)
+            self._transport.close()
 
     def keep_alive(self) -> None:
-        """Let paho send pings and notice timeouts (call about once a second)."""
-        self._client.loop_misc()
+        """Ping the broker when quiet for half the keepalive (call about once a second)."""
+        if self._connected and time.monotonic() - self._last_sent > KEEPALIVE_S / 2:
+            self._write(wire.PINGREQ)
 
     @property
     def inflight(self) -> int:
-        return len(self._inflight)
+        return len(self._inflight) + len(self._queued)
 
     def begin_phase(self, name: str, outbox_window: int) -> None:
         """Start logging a new phase; outbox_window > 0 waits for `stored` acks."""
@@ -122,7 +123,8 @@ class SimulatedDevice:
         self._flooding = False
         if self.phase is not None:
             self.phase.end = self.seq
-            self.phase.unacked.extend(sorted(self._inflight.values()))
+            self.phase.unacked.extend(sorted([*self._inflight.values(),
+                                              *(seq for seq, _ in self._queued)]))
 
     def flood(self) -> None:
         """Publish as fast as the broker acknowledges (and the outbox window allows)."""
@@ -131,83 +133,125 @@ class SimulatedDevice:
 
     def publish_one(self) -> None:
         """Publish the next telemetry sample, stamped with the current time."""
+        self._publish()
+        self._flush()
+
+    def _publish(self) -> None:
         seq = self.seq
         self.seq += 1
-        info = self._client.publish(self.topic, encode(telemetry(seq, time.time())), qos=QOS)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:  # not connected: paho keeps it for a reconnect
-            logger.warning("%s could not publish seq %d: %s", self.device_id, seq,
-                           mqtt.error_string(info.rc))
+        if not self._connected:
+            logger.warning("%s could not publish seq %d: not connected", self.device_id, seq)
             if self.phase is not None:
                 self.phase.unacked.append(seq)
             return
-        self._inflight[info.mid] = seq
+        payload = encode(telemetry(seq, time.time()))
         if self._outbox_window:
             self._unstored.add(seq)
+        if len(self._inflight) >= self._send_quota:
+            self._queued.append((seq, payload))
+        else:
+            self._send_publish(seq, payload)
+
+    def _send_publish(self, seq: int, payload: bytes) -> None:
+        packet_id = self._allocate_packet_id()
+        self._inflight[packet_id] = seq
+        self._out.append(wire.publish_packet(self._topic_bytes, packet_id, payload))
+
+    def _allocate_packet_id(self) -> int:
+        while True:
+            self._next_packet_id = self._next_packet_id % 65535 + 1
+            if self._next_packet_id not in self._inflight:
+                return self._next_packet_id
 
     def _pump(self) -> None:
-        while (self._flooding and len(self._inflight) < INFLIGHT_WINDOW
+        while self._queued and len(self._inflight) < self._send_quota:
+            self._send_publish(*self._queued.popleft())
+        while (self._flooding and self._connected and len(self._inflight) < INFLIGHT_WINDOW
                and (not self._outbox_window or len(self._unstored) < self._outbox_window)):
-            self.publish_one()
+            self._publish()
+        self._flush()
 
-    # paho -> asyncio
-    def _on_socket_open(self, client: mqtt.Client, userdata: object, sock: SocketLike) -> None:
-        self._loop.add_reader(sock.fileno(), client.loop_read)
+    def _write(self, data: bytes) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
+            self._last_sent = time.monotonic()
 
-    def _on_socket_close(self, client: mqtt.Client, userdata: object, sock: SocketLike) -> None:
-        self._loop.remove_reader(sock.fileno())
-        self._loop.remove_writer(sock.fileno())
+    def _flush(self) -> None:
+        """Send what the last step queued in one write."""
+        if self._out:
+            data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
+            self._out.clear()
+            self._write(data)
 
-    def _on_register_write(self, client: mqtt.Client, userdata: object,
-                           sock: SocketLike) -> None:
-        self._loop.add_writer(sock.fileno(), client.loop_write)
+    # Connection events, from _DeviceProtocol
+    def _connection_made(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._write(wire.connect_packet(self.device_id, self.device_id, self._password,
+                                        KEEPALIVE_S))
 
-    def _on_unregister_write(self, client: mqtt.Client, userdata: object,
-                             sock: SocketLike) -> None:
-        self._loop.remove_writer(sock.fileno())
+    def _data_received(self, data: bytes) -> None:
+        self._buffer += data
+        try:
+            for first_byte, body in wire.split_packets(self._buffer):
+                self._packet(first_byte, body)
+        except (wire.ProtocolError, ValueError, IndexError) as error:
+            logger.warning("%s got a packet it cannot read: %s", self.device_id, error)
+            if self._transport is not None:
+                self._transport.close()
+        self._pump()
 
-    # MQTT events
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags,
-                    reason_code: mqtt.ReasonCode, properties: object) -> None:
-        if reason_code.is_failure:
-            self._resolve(ConnectionError(f"broker refused {self.device_id}: {reason_code}"))
-            return
-        client.subscribe(self._stored_topic, qos=QOS)
+    def _connection_lost(self, error: Exception | None) -> None:
+        was_connected, self._connected = self._connected, False
+        self._transport = None
+        if not self.ready.done():
+            self._resolve(ConnectionError(f"{self.device_id} disconnected: {error}"))
+        elif was_connected and (self._flooding or self._inflight):
+            self.disconnected = True
+            logger.warning("%s lost its connection: %s", self.device_id, error)
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int,
-                      reason_codes: list[mqtt.ReasonCode], properties: object) -> None:
-        refused = [code for code in reason_codes if code.is_failure]
-        self._resolve(ConnectionError(f"broker refused the {self.device_id} stored-ack "
-                                      f"subscription: {refused[0]}") if refused else None)
+    def _packet(self, first_byte: int, body: bytes) -> None:
+        kind = first_byte & 0xF0
+        if kind == wire.PUBACK:
+            self._on_puback(*wire.puback_result(body))
+        elif kind == wire.PUBLISH:
+            topic, packet_id, payload = wire.incoming_publish(first_byte, body)
+            if packet_id is not None:
+                self._out.append(wire.puback_packet(packet_id))
+            if topic == self._stored_topic:
+                self._on_stored(payload)
+        elif kind == wire.CONNACK:
+            reason, self._send_quota = wire.connack_result(body)
+            if reason >= 0x80:
+                self._resolve(ConnectionError(f"broker refused {self.device_id}: "
+                                              f"reason 0x{reason:02x}"))
+                return
+            self._connected = True
+            self._write(wire.subscribe_packet(SUBSCRIBE_PACKET_ID, self._stored_topic, QOS))
+        elif kind == wire.SUBACK:
+            refused = [code for code in wire.suback_codes(body) if code >= 0x80]
+            self._resolve(ConnectionError(f"broker refused the {self.device_id} stored-ack "
+                                          f"subscription: 0x{refused[0]:02x}")
+                          if refused else None)
+        elif kind == wire.DISCONNECT:
+            logger.warning("%s was disconnected by the broker: %r", self.device_id, body[:1])
 
-    def _on_publish(self, client: mqtt.Client, userdata: object, mid: int,
-                    reason_code: mqtt.ReasonCode, properties: object) -> None:
-        seq = self._inflight.pop(mid, None)
+    def _on_puback(self, packet_id: int, reason: int) -> None:
+        seq = self._inflight.pop(packet_id, None)
         if seq is None:
             return
-        if reason_code.is_failure:
-            logger.warning("broker refused %s seq %d: %s", self.device_id, seq, reason_code)
+        if reason >= 0x80:
+            logger.warning("broker refused %s seq %d: 0x%02x", self.device_id, seq, reason)
             if self.phase is not None:
                 self.phase.unacked.append(seq)
             self._unstored.discard(seq)
         else:
             self.acked += 1
             self.last_ack_at = time.time()
-        self._pump()
 
-    def _on_message(self, client: mqtt.Client, userdata: object,
-                    message: mqtt.MQTTMessage) -> None:
-        ack: StoredAck = decode(Family.STORED, bytes(message.payload))
+    def _on_stored(self, payload: bytes) -> None:
+        ack: StoredAck = decode(Family.STORED, payload)
         for low, high in ack.ranges:
             self._unstored.difference_update(range(low, high + 1))
-        self._pump()
-
-    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object,
-                       reason_code: mqtt.ReasonCode, properties: object) -> None:
-        if not self.ready.done():
-            self._resolve(ConnectionError(f"{self.device_id} disconnected: {reason_code}"))
-        elif self._flooding or self._inflight:
-            self.disconnected = True
-            logger.warning("%s lost its connection: %s", self.device_id, reason_code)
 
     def _resolve(self, error: Exception | None) -> None:
         if self.ready.done():
@@ -216,3 +260,20 @@ class SimulatedDevice:
             self.ready.set_result(None)
         else:
             self.ready.set_exception(error)
+
+
+class _DeviceProtocol(asyncio.Protocol):
+    """Hands one device's connection events to it."""
+
+    def __init__(self, device: SimulatedDevice) -> None:
+        self._device = device
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._device._connection_made(transport)  # noqa: SLF001 - the device's own protocol
+
+    def data_received(self, data: bytes) -> None:
+        self._device._data_received(data)  # noqa: SLF001
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._device._connection_lost(exc)  # noqa: SLF001
