@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from printfleet_protocol import Family, PayloadError, TopicError, decode, parse_topic
-from printfleet_protocol.topics import Direction
+from printfleet_protocol.topics import DeviceTopic, Direction
 from storage import Accepted, Rejected
 
 EXCERPT_BYTES = 200
+# Each device publishes on a handful of topics, over and over.
+TOPIC_CACHE_SIZE = 16384
 
 
 def classify(
     prefix: str, topic: str, payload: bytes, received_at: float, max_bytes: int
 ) -> Accepted | Rejected | None:
     """Accept or reject one message; None for server-to-device traffic (ours)."""
-    try:
-        parsed = parse_topic(prefix, topic)
-    except TopicError as error:
-        return _reject(topic, _device_level(topic), error.reason, str(error), payload, received_at)
+    parsed = _parse_topic(prefix, topic)
+    if isinstance(parsed, TopicError):
+        return _reject(topic, _device_level(topic), parsed.reason, str(parsed), payload,
+                       received_at)
     if parsed.family.direction is Direction.SERVER_TO_DEVICE:
         return None
     if parsed.family is Family.CAMERA:
@@ -29,6 +33,14 @@ def classify(
     except PayloadError as error:
         return _reject(topic, parsed.device_id, error.reason, str(error), payload, received_at)
     return Accepted(parsed.device_id, parsed.family, message, received_at)
+
+
+@lru_cache(maxsize=TOPIC_CACHE_SIZE)
+def _parse_topic(prefix: str, topic: str) -> DeviceTopic | TopicError:
+    try:
+        return parse_topic(prefix, topic)
+    except TopicError as error:
+        return error
 
 
 def _device_level(topic: str) -> str | None:
