@@ -6,7 +6,10 @@ that task ends. At thousands of messages a second those tasks and writes
 cost the worker more than validating the messages. This hooks gmqtt's QoS 1
 PUBLISH handling instead: the handler is called synchronously with the
 packet id, and the worker acknowledges a whole committed batch at once.
-Everything else (QoS 0/2, reconnects, the session) stays gmqtt's.
+A QoS 1 PUBLISH without properties (what devices send) is even parsed here,
+in a few slices instead of gmqtt's general property parser. Everything else
+(QoS 0/2, properties such as topic aliases, reconnects, the session) stays
+gmqtt's.
 """
 
 from __future__ import annotations
@@ -40,7 +43,32 @@ def hook_qos1_publishes(client: Client, handler: PublishHandler) -> bool:
         handler(mid, text, payload)
 
     package_handler._handle_qos_1_publish_packet = on_qos1_publish
+    general = getattr(package_handler, "_handle_publish_packet", None)
+    if general is not None:
+        package_handler._handle_publish_packet = _fast_publish_parser(general, handler)
     return True
+
+
+def _fast_publish_parser(general: Callable[[int, bytes], None],
+                         handler: PublishHandler) -> Callable[[int, bytes], None]:
+    def on_publish_packet(cmd: int, raw: bytes) -> None:
+        if (cmd >> 1) & 0x03 != 1 or len(raw) < 5:
+            general(cmd, raw)
+            return
+        topic_end = 2 + int.from_bytes(raw[:2], "big")
+        # The property length follows the packet id; 0 (no properties) is one byte.
+        if topic_end == 2 or len(raw) < topic_end + 3 or raw[topic_end + 2] != 0:
+            general(cmd, raw)
+            return
+        try:
+            topic = raw[2:topic_end].decode()
+        except UnicodeDecodeError:
+            general(cmd, raw)
+            return
+        handler(int.from_bytes(raw[topic_end:topic_end + 2], "big"), topic,
+                raw[topic_end + 3:])
+
+    return on_publish_packet
 
 
 def connection_of(client: Client) -> object | None:

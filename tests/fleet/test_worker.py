@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 
 from fleet.worker import BrokerRefused, FleetWorker
@@ -205,3 +206,26 @@ async def test_the_broker_gets_a_puback_only_after_the_message_commits(broker, d
         assert worker.metrics.stored == 10
     finally:
         await worker.stop()
+
+
+async def test_messages_with_and_without_properties_are_stored_and_acknowledged(
+        worker, device, store, broker):
+    # Devices send no properties (the worker's fast path); one with
+    # properties takes gmqtt's general parser, and is stored all the same
+    # (were its property bytes taken for payload, it would be rejected).
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    topic = device_topic(broker.prefix, "printer-1", Family.TELEMETRY)
+    properties = Properties(PacketTypes.PUBLISH)
+    properties.UserProperty = [("origin", "test")]
+    properties.MessageExpiryInterval = 600
+    await asyncio.to_thread(device.publish, topic, telemetry(1))
+    info = device.client.publish(topic, msgspec.json.encode(telemetry(2)), qos=1,
+                                 properties=properties)
+    await asyncio.to_thread(info.wait_for_publish, 5)
+    await asyncio.to_thread(device.publish, topic, telemetry(3))
+    await wait_for(lambda: len(store.table_rows("telemetry", "printer-1")) == 3, 10,
+                   "all three messages")
+    await wait_for(lambda: worker.metrics.stored == 3, 10, "the commits to be counted")
+    assert worker.metrics.messages_received == 3
