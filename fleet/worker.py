@@ -9,6 +9,7 @@ import socket
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +171,7 @@ class FleetWorker:
         prefix = self._settings.broker.topic_prefix
         for device_id, ranges in stored_ranges(accepted).items():
             ack = StoredAck(v=SCHEMA_VERSION, ts=time.time(), ranges=ranges)
-            self._client.publish(device_topic(prefix, device_id, Family.STORED), encode(ack),
-                                 qos=1)
+            self._client.publish(_stored_topic(prefix, device_id), encode(ack), qos=1)
 
     @property
     def _subscription_topic(self) -> str:
@@ -233,6 +233,12 @@ class FleetWorker:
                 logger.exception("counting online devices failed")
             write_snapshot(self.metrics, self.run_dir)
             await asyncio.sleep(METRICS_INTERVAL_S)
+
+
+@lru_cache(maxsize=65536)
+def _stored_topic(prefix: str, device_id: str) -> str:
+    """Where one device hears about its stored messages (built once per device)."""
+    return device_topic(prefix, device_id, Family.STORED)
 
 
 def stored_ranges(accepted: Sequence[Accepted]) -> dict[str, list[tuple[int, int]]]:
