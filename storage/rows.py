@@ -48,7 +48,8 @@ TABLE_BY_FAMILY = {
 _encoder = msgspec.json.Encoder(order="sorted")
 
 
-def _dumps(value: Any) -> str:
+def compact_json(value: Any) -> str:
+    """A struct, dict or list as compact JSON text with sorted keys."""
     return _encoder.encode(value).decode()
 
 
@@ -57,8 +58,8 @@ def _row(item: Accepted) -> tuple:
     head = (item.device_id, m.seq, m.ts, item.received_at)
     match item.family:
         case Family.TELEMETRY:
-            return head + (str(m.state), _dumps(m.heaters), _dumps(m.fans_pct), m.z_mm,
-                           m.progress_pct, m.time_left_s, m.job_id) + heater_values(m.heaters)
+            return head + (str(m.state), compact_json(m.heaters), compact_json(m.fans_pct),
+                           m.z_mm, m.progress_pct, m.time_left_s, m.job_id) + heater_values(m.heaters)
         case Family.JOB:
             return head + (m.job_id, str(m.event), m.file_name, str(m.origin), m.progress_pct,
                            m.time_left_s, m.reason, m.filament_used_mm, m.command_transaction,
@@ -74,9 +75,9 @@ def _row(item: Accepted) -> tuple:
             fields = msgspec.structs.asdict(m)
             for envelope_field in ("v", "ts", "seq"):
                 fields.pop(envelope_field)
-            return head + (_dumps(fields),)
+            return head + (compact_json(fields),)
         case Family.ACK:
-            data = None if m.data is None else _dumps(m.data)
+            data = None if m.data is None else compact_json(m.data)
             return head + (m.transaction, str(m.status), data, m.error)
     raise ValueError(f"no table stores {item.family}")
 

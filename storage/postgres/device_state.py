@@ -9,14 +9,12 @@ takes milliseconds to escape.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
 from psycopg import AsyncCursor
 
-from ..rows import DeviceUpdate
+from ..rows import DeviceUpdate, compact_json
 from .values import array_of, text_safe
 
 _ENSURE = """INSERT INTO device_state (device_id) SELECT d FROM unnest(%b::text[]) AS d
@@ -89,8 +87,7 @@ async def _apply(cursor: AsyncCursor[Any], statement: str, rows: Sequence[tuple]
 
 def _telemetry(device_id: str, update: DeviceUpdate) -> tuple:
     t = update.telemetry
-    # The same JSON text the SQLite backend writes here (default separators).
-    heaters = json.dumps(msgspec.to_builtins(t.heaters))
-    fans = json.dumps(msgspec.to_builtins(t.fans_pct))
+    # The same JSON text the SQLite backend and the telemetry rows hold.
+    heaters, fans = compact_json(t.heaters), compact_json(t.fans_pct)
     return (device_id, str(t.state), heaters, fans, t.z_mm, t.progress_pct, t.time_left_s,
             t.job_id, t.ts)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import aiosqlite
-import msgspec
 
 from ..interface import Accepted, BatchResult, Rejected
 from ..rollups import ROLLUP_WIDTHS_S, fold_into
-from ..rows import COLUMNS, DeviceUpdate, SplitBatch, split_batch
+from ..rows import COLUMNS, DeviceUpdate, SplitBatch, compact_json, split_batch
 from .connection import PRAGMAS
 
 logger = logging.getLogger(__name__)
@@ -156,8 +154,7 @@ class SqliteIngestStore:
 
 def _telemetry_state(device_id: str, update: DeviceUpdate) -> tuple:
     t = update.telemetry
-    heaters = json.dumps(msgspec.to_builtins(t.heaters))
-    fans = json.dumps(msgspec.to_builtins(t.fans_pct))
+    heaters, fans = compact_json(t.heaters), compact_json(t.fans_pct)
     return (str(t.state), heaters, fans, t.z_mm, t.progress_pct, t.time_left_s, t.job_id, t.ts,
             device_id, t.ts)
 
