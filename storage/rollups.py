@@ -118,3 +118,43 @@ def rebuild_statements(dialect: Dialect) -> list[str]:
         select = aggregate_select("telemetry", width_s, dialect, in_window.format(column="ts"))
         statements.append(f"INSERT INTO {table} ({columns}) {select}")
     return statements
+
+
+def fold_values(table: str, dialect: Dialect) -> str:
+    """An upsert adding one precomputed bucket (device_id, bucket, AGGREGATE_COLUMNS)."""
+    columns = ("device_id", "bucket") + AGGREGATE_COLUMNS
+    marks = ", ".join("?" if dialect == "sqlite" else "%s" for _ in columns)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+            f"ON CONFLICT (device_id, bucket) DO UPDATE SET {_merge(table, dialect)}")
+
+
+def aggregate_rows(rows: list[tuple], width_s: int, ts_index: int, heaters_index: int
+                   ) -> list[tuple]:
+    """The fold_values rows for raw telemetry rows, aggregated here instead of in SQL.
+
+    `heaters_index` is where the HEATER_COLUMNS values start in each row.
+    """
+    buckets: dict[tuple[str, float], list] = {}
+    for row in rows:
+        key = (row[0], float(row[ts_index] // width_s * width_s))
+        aggregate = buckets.get(key)
+        if aggregate is None:
+            aggregate = buckets[key] = [0] + [0, 0.0, None, None, None] * len(CHART_HEATERS)
+        aggregate[0] += 1
+        for index in range(len(CHART_HEATERS)):
+            _add_reading(aggregate, 1 + 5 * index, row[heaters_index + 2 * index],
+                         row[heaters_index + 2 * index + 1])
+    return [(device_id, bucket, *aggregate)
+            for (device_id, bucket), aggregate in sorted(buckets.items())]
+
+
+def _add_reading(aggregate: list, at: int, actual: float | None, target: float | None) -> None:
+    if actual is not None:
+        aggregate[at] += 1
+        aggregate[at + 1] += actual
+        if aggregate[at + 2] is None or actual < aggregate[at + 2]:
+            aggregate[at + 2] = actual
+        if aggregate[at + 3] is None or actual > aggregate[at + 3]:
+            aggregate[at + 3] = actual
+    if target is not None and (aggregate[at + 4] is None or target > aggregate[at + 4]):
+        aggregate[at + 4] = target

@@ -10,7 +10,13 @@ from pathlib import Path
 import aiosqlite
 
 from ..interface import Accepted, BatchResult, Rejected
-from ..rollups import ROLLUP_WIDTHS_S, fold_into
+from ..rollups import (
+    HEATER_COLUMNS,
+    ROLLUP_WIDTHS_S,
+    aggregate_rows,
+    fold_into,
+    fold_values,
+)
 from ..rows import COLUMNS, DeviceUpdate, SplitBatch, compact_json, split_batch
 from .connection import PRAGMAS
 
@@ -23,9 +29,12 @@ _INSERT = {
     for table, columns in COLUMNS.items()
 }
 
-# Telemetry goes through a staging table so the rollups fold in exactly the
-# rows that were new: its key keeps the first copy of a (device, seq)
-# repeated in the batch, and rows already stored are dropped before the move.
+# The rollups must fold in exactly the rows that were new. Usually every row
+# of a batch is (checked by the insert's row count) and they are aggregated
+# in Python; when some were replays, the insert is rolled back and the batch
+# goes through a staging table instead: its key keeps the first copy of a
+# (device, seq) repeated in the batch, and rows already stored are dropped
+# before the move.
 _TELEMETRY_COLUMNS = ", ".join(COLUMNS["telemetry"])
 _STAGING_TELEMETRY = (
     "CREATE TEMP TABLE IF NOT EXISTS staging_telemetry "
@@ -38,6 +47,9 @@ _MOVE_TELEMETRY = (f"INSERT INTO main.telemetry ({_TELEMETRY_COLUMNS}) "
                    f"SELECT {_TELEMETRY_COLUMNS} FROM staging_telemetry")
 _FOLD_TELEMETRY = tuple(fold_into(table, "staging_telemetry", width_s, "sqlite")
                         for table, width_s in ROLLUP_WIDTHS_S.items())
+_FOLD_VALUES = {table: fold_values(table, "sqlite") for table in ROLLUP_WIDTHS_S}
+_TS_INDEX = COLUMNS["telemetry"].index("ts")
+_HEATERS_INDEX = COLUMNS["telemetry"].index(HEATER_COLUMNS[0])
 
 _ENSURE_STATE = "INSERT OR IGNORE INTO device_state (device_id) VALUES (?)"
 _SEEN = """UPDATE device_state SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
@@ -119,6 +131,15 @@ class SqliteIngestStore:
         """Store the new telemetry rows and fold them into the rollups; return how many."""
         db = self._db
         assert db is not None
+        await db.execute("SAVEPOINT all_new")
+        if (await db.executemany(_INSERT["telemetry"], rows)).rowcount == len(rows):
+            await db.execute("RELEASE all_new")
+            for table, width_s in ROLLUP_WIDTHS_S.items():
+                await db.executemany(_FOLD_VALUES[table],
+                                     aggregate_rows(rows, width_s, _TS_INDEX, _HEATERS_INDEX))
+            return len(rows)
+        await db.execute("ROLLBACK TO all_new")
+        await db.execute("RELEASE all_new")
         await db.execute(_STAGING_TELEMETRY)
         await db.executemany(_STAGE_TELEMETRY, rows)
         await db.execute(_DROP_STORED_TELEMETRY)
