@@ -13,6 +13,7 @@ from storage import SyncStore, open_sync_store
 from .auth import init_auth
 from .context import EXTENSION_KEY, WebState
 from .csrf import init_csrf
+from .errors import init_errors
 from .pairing import bp as pairing_bp
 from .presenters import TEMPLATE_FILTERS
 from .printers import bp as printers_bp
@@ -41,6 +42,7 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     init_security(app)
     init_csrf(app)
     init_auth(app)
+    init_errors(app)
     app.register_blueprint(printers_bp)
     app.register_blueprint(pairing_bp)
     return app

@@ -28,6 +28,7 @@ from .connection import (
     check_server,
     connect,
     describe,
+    lost_server,
     pool_kwargs,
     server_mode,
     unavailable,
@@ -104,10 +105,16 @@ class PostgresSyncStore(PairingQueries, CommandQueries, DerivedReads):
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
+        """Lend a pooled connection; losing the server raises PostgresUnavailable."""
         if self._pool is None:
             raise RuntimeError("start() the store first")
-        with self._pool.connection() as connection:
-            yield connection
+        try:
+            with self._pool.connection() as connection:
+                yield connection
+        except Exception as error:
+            if lost_server(error):
+                raise unavailable(self._dsn, error) from error
+            raise
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection]:
