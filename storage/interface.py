@@ -61,6 +61,42 @@ class User:
     last_name: str
 
 
+class EmailTaken(ValueError):
+    """An account with this email (in any letter case) exists already."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"an account with the email {email!r} exists already")
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A sign-in session of the web UI, as its user sees it."""
+
+    id: int
+    user_id: int
+    ip: str
+    user_agent: str
+    started_at: float
+    last_activity_at: float
+    ended_at: float | None
+    page_view_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    path: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LoginFailures:
+    """Recent failed sign-ins for one email and one IP, and when the last one was."""
+
+    by_email: int
+    by_ip: int
+    last_at: float | None
+
+
 @dataclass(frozen=True, slots=True)
 class PrinterRow:
     """What the printers page shows for one printer."""
@@ -157,11 +193,49 @@ class SyncStore(Protocol):
 
     # Accounts
     def create_user(self, email: str, password_hash: str, first_name: str = "",
-                    last_name: str = "") -> int: ...
+                    last_name: str = "") -> int:
+        """Add an account; raise EmailTaken if the email exists in any letter case."""
+        ...
 
     def user_by_email(self, email: str) -> User | None: ...
 
     def user_by_id(self, user_id: int) -> User | None: ...
+
+    # Web sign-in sessions
+    def open_web_session(self, user_id: int, token_hash: str, ip: str, user_agent: str,
+                         now: float) -> int:
+        """Store a new session (its token only as a hash); return its id."""
+        ...
+
+    def web_session_by_token(self, token_hash: str) -> WebSession | None:
+        """The session with this token hash, ended or not."""
+        ...
+
+    def record_web_activity(self, session_id: int, now: float, path: str | None) -> None:
+        """Move a session's last activity to now; with a path, also log a page view."""
+        ...
+
+    def end_web_session(self, session_id: int, user_id: int, now: float) -> bool:
+        """End one of a user's sessions; False if the user has no session with this id."""
+        ...
+
+    def web_sessions_for_user(self, user_id: int) -> list[WebSession]:
+        """A user's sessions, newest first, with their page view counts."""
+        ...
+
+    def page_views(self, session_id: int, user_id: int) -> list[PageView]:
+        """The pages visited in one of a user's sessions, in order."""
+        ...
+
+    def record_login_failure(self, email: str, ip: str, now: float) -> None:
+        """Log a failed sign-in (emails compared lower-cased); forget ones older than a day."""
+        ...
+
+    def login_failures(self, email: str, ip: str, since: float) -> LoginFailures: ...
+
+    def clear_login_failures(self, email: str) -> None:
+        """Forget an email's failed sign-ins (after it signed in)."""
+        ...
 
     # Device registry
     def add_device(self, device_id: str, name: str, owner_user_id: int | None,

@@ -15,7 +15,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..charts import Flavour
 from ..derived import DerivedReads
-from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
+from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
 from ..rollups import rebuild_statements, rebuild_window
 from .commands import CommandQueries
@@ -41,6 +41,7 @@ from .timescale import (
     convert_to_timescale,
     refresh_aggregates,
 )
+from .web_sessions import WebSessionQueries
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
     ORDER BY device_id FOR UPDATE"""
 
 
-class PostgresSyncStore(PairingQueries, CommandQueries, DerivedReads):
+class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, DerivedReads):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,
@@ -157,11 +158,14 @@ class PostgresSyncStore(PairingQueries, CommandQueries, DerivedReads):
     # Accounts
     def create_user(self, email: str, password_hash: str, first_name: str = "",
                     last_name: str = "") -> int:
-        with self._transaction() as tx:
-            row = tx.execute(
-                "INSERT INTO users (email, password_hash, first_name, last_name, created_at) "
-                "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                (email, password_hash, first_name, last_name, time.time())).fetchone()
+        try:
+            with self._transaction() as tx:
+                row = tx.execute(
+                    "INSERT INTO users (email, password_hash, first_name, last_name, created_at) "
+                    "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                    (email, password_hash, first_name, last_name, time.time())).fetchone()
+        except psycopg.errors.UniqueViolation as error:
+            raise EmailTaken(email) from error
         assert row is not None
         return int(row[0])
 

@@ -14,13 +14,14 @@ from typing import Any
 
 from ..charts import Flavour
 from ..derived import DerivedReads
-from ..interface import TIME_SERIES_TABLES, PrinterRow, RejectRow, User
+from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
 from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
 from ..rollups import rebuild_statements, rebuild_window
 from .commands import CommandQueries
 from .connection import connect
 from .pairing import PairingQueries
+from .web_sessions import WebSessionQueries
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ _PRINTERS = """SELECT d.device_id, d.name, COALESCE(s.presence, 'offline') AS pr
 FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
 
 
-class SqliteSyncStore(PairingQueries, CommandQueries, DerivedReads):
+class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, DerivedReads):
     """One connection per thread, so a threaded web server can share the store."""
 
     def __init__(self, path: Path) -> None:
@@ -97,10 +98,14 @@ class SqliteSyncStore(PairingQueries, CommandQueries, DerivedReads):
     # Accounts
     def create_user(self, email: str, password_hash: str, first_name: str = "",
                     last_name: str = "") -> int:
-        with self._transaction() as tx:
-            cursor = tx.execute(
-                "INSERT INTO users (email, password_hash, first_name, last_name, created_at) "
-                "VALUES (?, ?, ?, ?, ?)", (email, password_hash, first_name, last_name, time.time()))
+        try:
+            with self._transaction() as tx:
+                cursor = tx.execute(
+                    "INSERT INTO users (email, password_hash, first_name, last_name, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (email, password_hash, first_name, last_name, time.time()))
+        except sqlite3.IntegrityError as error:
+            raise EmailTaken(email) from error
         return int(cursor.lastrowid or 0)
 
     def user_by_email(self, email: str) -> User | None:
