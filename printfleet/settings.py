@@ -100,6 +100,9 @@ class WebSettings(_Section):
     live_update_interval_s: Positive = 1.0
     # Empty: <data_dir>/secrets/web_secret_key, created on first start.
     secret_key_file: str = ""
+    # Reverse proxies in front of the web server whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed (0: use the connecting address as is).
+    trusted_proxy_count: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
 class PresenceSettings(_Section):

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from broker_config.credentials import read_or_create_secret
 from printfleet.settings import Settings
 from storage import SyncStore, open_sync_store
 
+from .account import bp as account_bp
+from .activity import init_activity
 from .auth import init_auth
 from .context import EXTENSION_KEY, WebState
 from .csrf import init_csrf
@@ -18,6 +21,7 @@ from .pairing import bp as pairing_bp
 from .presenters import TEMPLATE_FILTERS
 from .printers import bp as printers_bp
 from .security import init_security
+from .signup import bp as signup_bp
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +35,12 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
         store = open_sync_store(settings)
         store.start()
     app = Flask(__name__)
+    proxies = settings.web.trusted_proxy_count
+    if proxies:
+        # Only headers the configured proxies set are believed: the client
+        # address and scheme come from the last `proxies` hops.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.config.update(
         SECRET_KEY=read_or_create_secret(settings.web_secret_key_path),
         SESSION_COOKIE_NAME="printfleet_session",
@@ -43,6 +53,9 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     init_csrf(app)
     init_auth(app)
     init_errors(app)
+    init_activity(app)
+    app.register_blueprint(signup_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(printers_bp)
     app.register_blueprint(pairing_bp)
     return app

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -18,10 +20,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from storage import User
+from storage import User, WebSession
 
-from .context import store, web_state
+from .context import store
+from .login_backoff import WINDOW_S, retry_after
 from .passwords import dummy_hash, verify_password
+from .sessions import live_session, open_session
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +36,13 @@ login_manager = LoginManager()
 class SessionUser(UserMixin):
     """A signed-in user, identified to flask-login by the session's token."""
 
-    def __init__(self, user: User, session_token: str) -> None:
+    def __init__(self, user: User, session: WebSession, session_token: str) -> None:
         self.id = user.id
         self.email = user.email
+        self.first_name = user.first_name
+        self.last_name = user.last_name
+        self.session_id = session.id
+        self.last_activity_at = session.last_activity_at
         self.session_token = session_token
 
     def get_id(self) -> str:
@@ -44,11 +52,11 @@ class SessionUser(UserMixin):
 @login_manager.user_loader
 def load_user(session_token: str) -> SessionUser | None:
     """Return the user of a live session token, or None to treat as signed out."""
-    user_id = web_state().sessions.user_id_for(session_token)
-    if user_id is None:
+    web_session = live_session(store(), session_token, time.time())
+    if web_session is None:
         return None
-    user = store().user_by_id(user_id)
-    return SessionUser(user, session_token) if user else None
+    user = store().user_by_id(web_session.user_id)
+    return SessionUser(user, web_session, session_token) if user else None
 
 
 @login_manager.unauthorized_handler
@@ -83,14 +91,25 @@ def login() -> ResponseReturnValue:
         return render_template("login.html", email="", error=None)
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
+    ip = request.remote_addr or "unknown"
+    now = time.time()
+    wait_s = retry_after(store().login_failures(email, ip, now - WINDOW_S), now)
+    if wait_s:
+        logger.warning("sign-in for %r from %s refused: too many failures", email, ip)
+        error = (f"Too many failed sign-ins for this account or network. "
+                 f"Try again in {_describe_wait(wait_s)}.")
+        return render_template("login.html", email=email, error=error), 429, {
+            "Retry-After": str(wait_s)}
     user = store().user_by_email(email) if email else None
     # Verify even for an unknown email so timing does not reveal which exist.
     valid = verify_password(user.password_hash if user else dummy_hash(), password)
     if user is None or not valid:
-        logger.info("failed sign-in for %r from %s", email, request.remote_addr)
+        store().record_login_failure(email, ip, now)
+        logger.info("failed sign-in for %r from %s", email, ip)
         return render_template(
             "login.html", email=email, error="Wrong email or password."), 401
-    _start_session(user)
+    store().clear_login_failures(email)
+    start_session(user)
     logger.info("user %d signed in from %s", user.id, request.remote_addr)
     return redirect(_safe_next(request.args.get("next")))
 
@@ -99,19 +118,35 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """End the session on the server, so its cookie stops working everywhere."""
     if current_user.is_authenticated:
-        web_state().sessions.close(current_user.session_token)
+        store().end_web_session(current_user.session_id, current_user.id, time.time())
         logger.info("user %d signed out", current_user.id)
-    logout_user()
-    session.clear()
+    sign_out_here()
     return redirect(url_for("auth.login"))
 
 
-def _start_session(user: User) -> None:
+def sign_out_here() -> None:
+    """Forget the signed-in user in this browser (the stored session is ended apart)."""
+    logout_user()
+    session.clear()
+
+
+def start_session(user: User) -> None:
+    """Sign a user in with a fresh stored session."""
     # A fresh session on sign-in: nothing (CSRF token included) set before
     # the user proved who they are carries over (session fixation).
     session.clear()
-    token = web_state().sessions.open(user.id)
-    login_user(SessionUser(user, token))
+    now = time.time()
+    token = open_session(store(), user.id, request.remote_addr or "unknown",
+                         request.user_agent.string, now)
+    web_session = live_session(store(), token, now)
+    assert web_session is not None
+    login_user(SessionUser(user, web_session, token))
+
+
+def _describe_wait(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 def _safe_next(target: str | None) -> str:

@@ -11,7 +11,6 @@ from printfleet.settings import Settings
 from storage import SyncStore
 
 from .live import LiveStreams
-from .sessions import SessionRegistry
 
 EXTENSION_KEY = "printfleet"
 
@@ -22,7 +21,6 @@ class WebState:
 
     settings: Settings
     store: SyncStore
-    sessions: SessionRegistry = field(default_factory=SessionRegistry)
     live_streams: LiveStreams = field(default_factory=LiveStreams)
     # Set when the server shuts down, so open live streams end at once.
     stopping: threading.Event = field(default_factory=threading.Event)

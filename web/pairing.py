@@ -32,7 +32,7 @@ def pairing_service() -> PairingService:
 
 
 def client_ip() -> str:
-    """The requester's address (trusted proxy headers are the web issue's to add)."""
+    """The requester's address (behind web.trusted_proxy_count proxies: the client's)."""
     return request.remote_addr or "unknown"
 
 

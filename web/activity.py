@@ -1,0 +1,38 @@
+"""Record what a signed-in session does: its last activity and the pages it visits."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, request
+from flask_login import current_user
+
+from .context import store
+
+logger = logging.getLogger(__name__)
+
+# Requests that are not pages move last activity at most this often, so an
+# API poll does not write to the database every time.
+ACTIVITY_RESOLUTION_S = 60.0
+# Static files and the live stream are not pages a user visits.
+_NOT_PAGES = frozenset({"static", "printers.live"})
+
+
+def record_activity(response: Response) -> Response:
+    """Log a page view for an HTML page shown to a signed-in session."""
+    if request.endpoint in _NOT_PAGES or not current_user.is_authenticated:
+        return response
+    now = time.time()
+    is_page = (request.method == "GET" and response.status_code == 200
+               and response.mimetype == "text/html")
+    if is_page or now - current_user.last_activity_at >= ACTIVITY_RESOLUTION_S:
+        # The path only: a query string may carry things not meant to be kept.
+        store().record_web_activity(current_user.session_id, now,
+                                    request.path if is_page else None)
+    return response
+
+
+def init_activity(app: Flask) -> None:
+    """Record activity after every request."""
+    app.after_request(record_activity)
