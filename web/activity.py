@@ -8,6 +8,8 @@ import time
 from flask import Flask, Response, request
 from flask_login import current_user
 
+from storage import BackendUnavailable
+
 from .context import store
 
 logger = logging.getLogger(__name__)
@@ -21,8 +23,21 @@ _NOT_PAGES = frozenset({"static", "printers.live"})
 
 def record_activity(response: Response) -> Response:
     """Log a page view for an HTML page shown to a signed-in session."""
-    if request.endpoint in _NOT_PAGES or not current_user.is_authenticated:
+    # A failed response may come from an unreachable store: asking it who
+    # the user is would turn the clear 503 into a 500.
+    if response.status_code >= 500 or request.endpoint in _NOT_PAGES:
         return response
+    try:
+        _record(response)
+    except BackendUnavailable as error:
+        # The page itself was served; a lost page view must not fail it.
+        logger.warning("page view of %s not recorded: %s", request.path, error)
+    return response
+
+
+def _record(response: Response) -> None:
+    if not current_user.is_authenticated:
+        return
     now = time.time()
     is_page = (request.method == "GET" and response.status_code == 200
                and response.mimetype == "text/html")
@@ -30,7 +45,6 @@ def record_activity(response: Response) -> Response:
         # The path only: a query string may carry things not meant to be kept.
         store().record_web_activity(current_user.session_id, now,
                                     request.path if is_page else None)
-    return response
 
 
 def init_activity(app: Flask) -> None:
