@@ -8,6 +8,8 @@ scripts/setup.sh --test
 scripts/ensure-postgres.sh
 # A real OctoPrint (its own virtualenv) for the agent's OctoPrint tests and bench.
 scripts/install-octoprint.sh
+# Debian's Chromium for the browser tests in tests/e2e (Playwright drives it).
+scripts/install-browser.sh
 echo "test: ruff"
 .venv/bin/ruff check .
 echo "test: mypy"
