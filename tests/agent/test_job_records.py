@@ -7,6 +7,7 @@ the agent read from the file it was sent.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 from pathlib import Path
@@ -51,8 +52,11 @@ async def test_a_print_started_for_a_user_names_that_user(broker, worker, store,
     await device.start()
     try:
         await eventually(lambda: device.link.state.connected, 10, "the agent to connect")
-        issued = issue_command(store, publisher, broker.prefix, "printer-sim", "start_print",
-                               {"file_name": "gear.gcode"}, user_id=other_user)
+        # In a thread: a sync store call waiting for SQLite's write lock on
+        # the event loop's thread would stall the worker that holds it.
+        issued = await asyncio.to_thread(
+            issue_command, store, publisher, broker.prefix, "printer-sim", "start_print",
+            {"file_name": "gear.gcode"}, user_id=other_user)
         (job,) = await eventually(lambda: finished(store, "printer-sim"), 30, "the print")
     finally:
         await device.stop()
@@ -110,20 +114,22 @@ async def test_a_streamed_file_reports_its_slicer_and_the_filament_it_pushed(
     routes = {"/cube-prusa.gcode": (prusa, "text/x.gcode"),
               "/cube-cura.gcode": (cura, "text/x.gcode")}
 
-    def start(server: FileServer, path: str) -> str:
+    async def start(server: FileServer, path: str) -> str:
         body = routes[path][0]
-        return issue_command(store, publisher, broker.prefix, "printer-usb", "start_print",
-                             {"file_name": path[1:], "url": server.url + path,
-                              "sha256": hashlib.sha256(body).hexdigest(),
-                              "size_bytes": len(body)}, user_id=owner).transaction_id
+        issued = await asyncio.to_thread(
+            issue_command, store, publisher, broker.prefix, "printer-usb", "start_print",
+            {"file_name": path[1:], "url": server.url + path,
+             "sha256": hashlib.sha256(body).hexdigest(), "size_bytes": len(body)},
+            user_id=owner)
+        return issued.transaction_id
 
     await serial_device.start()
     try:
         with FileServer(routes) as server:
             await eventually(lambda: serial_device.printer_connected, 15, "the printer")
-            first = start(server, "/cube-prusa.gcode")
+            first = await start(server, "/cube-prusa.gcode")
             await eventually(lambda: finished(store, "printer-usb", 1), 60, "the first print")
-            second = start(server, "/cube-cura.gcode")
+            second = await start(server, "/cube-cura.gcode")
             await eventually(lambda: finished(store, "printer-usb", 2), 60, "the second print")
     finally:
         await serial_device.stop()
