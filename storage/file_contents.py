@@ -19,8 +19,9 @@ class UploadTooLarge(ValueError):
     """An upload went past the size limit; nothing of it was kept."""
 
     def __init__(self, limit_bytes: int) -> None:
-        super().__init__(f"the file is larger than the {limit_bytes / 1024 / 1024:g} MiB "
-                         "upload limit")
+        mib = limit_bytes / 1024 / 1024
+        limit = f"{mib:g} MiB" if mib == int(mib) else f"{limit_bytes} bytes"
+        super().__init__(f"the file is larger than the {limit} upload limit")
         self.limit_bytes = limit_bytes
 
 
