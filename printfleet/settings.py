@@ -105,6 +105,16 @@ class WebSettings(_Section):
     trusted_proxy_count: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
+class FilesSettings(_Section):
+    # An upload larger than this is refused while it streams in.
+    max_upload_bytes: PositiveInt = 200 * 1024 * 1024
+    # For filament weight where the slicer states only a length.
+    filament_diameter_mm: Positive = 1.75
+    filament_density_g_cm3: Positive = 1.24
+    # Empty: <data_dir>/files (never under the web root).
+    directory: str = ""
+
+
 class PresenceSettings(_Section):
     # A device silent for this many heartbeat intervals is marked offline.
     silence_factor: Annotated[float, msgspec.Meta(ge=1)] = 1.5
@@ -119,6 +129,7 @@ class Settings(_Section):
     retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
     web: WebSettings = msgspec.field(default_factory=WebSettings)
     presence: PresenceSettings = msgspec.field(default_factory=PresenceSettings)
+    files: FilesSettings = msgspec.field(default_factory=FilesSettings)
 
     @property
     def data_path(self) -> Path:
@@ -138,6 +149,10 @@ class Settings(_Section):
     def fleet_password_path(self) -> Path:
         configured = self.broker.fleet_password_file
         return Path(configured) if configured else self.secrets_dir / "fleet_mqtt_password"
+
+    @property
+    def files_dir(self) -> Path:
+        return Path(self.files.directory) if self.files.directory else self.data_path / "files"
 
     @property
     def web_secret_key_path(self) -> Path:

@@ -17,6 +17,8 @@ from .auth import init_auth
 from .context import EXTENSION_KEY, WebState
 from .csrf import init_csrf
 from .errors import init_errors
+from .files import MULTIPART_OVERHEAD_BYTES
+from .files import bp as files_bp
 from .pairing import bp as pairing_bp
 from .presenters import TEMPLATE_FILTERS
 from .printers import bp as printers_bp
@@ -46,6 +48,8 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
         SESSION_COOKIE_NAME="printfleet_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Werkzeug refuses a larger request body while reading it.
+        MAX_CONTENT_LENGTH=settings.files.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
     )
     app.extensions[EXTENSION_KEY] = WebState(settings=settings, store=store)
     app.jinja_env.filters.update(TEMPLATE_FILTERS)
@@ -58,4 +62,5 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(account_bp)
     app.register_blueprint(printers_bp)
     app.register_blueprint(pairing_bp)
+    app.register_blueprint(files_bp)
     return app

@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..charts import Flavour
 from ..derived import DerivedReads
+from ..files import FileQueries, FileRunner
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
 from ..rollups import rebuild_statements, rebuild_window
@@ -69,7 +70,8 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
     ORDER BY device_id FOR UPDATE"""
 
 
-class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, DerivedReads):
+class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
+                        DerivedReads):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,
@@ -121,6 +123,11 @@ class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, Deriv
     def _transaction(self) -> Iterator[psycopg.Connection]:
         with self._connection() as connection, connection.transaction():
             yield connection
+
+    @contextmanager
+    def _files_tx(self) -> Iterator[FileRunner]:
+        with self._transaction() as tx:
+            yield _PostgresRunner(tx)
 
     def _rows(self, query: str, params: tuple = ()) -> list[tuple[Any, ...]]:
         with self._connection() as connection:
@@ -329,3 +336,15 @@ class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, Deriv
 def _printer_row(values: dict[str, Any]) -> PrinterRow:
     values["heaters"] = json.loads(values.pop("heaters_json") or "{}")
     return PrinterRow(**values)
+
+
+class _PostgresRunner:
+    """Runs the shared file queries, written with ? placeholders (none sit in literals)."""
+
+    def __init__(self, connection: psycopg.Connection) -> None:
+        self._connection = connection
+
+    def run(self, sql: str, params: tuple) -> tuple[list[tuple[Any, ...]], int]:
+        cursor = self._connection.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+        rows = cursor.fetchall() if cursor.description else []
+        return rows, cursor.rowcount

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..charts import Flavour
 from ..derived import DerivedReads
+from ..files import FileQueries, FileRunner
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
 from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
@@ -36,7 +37,8 @@ _PRINTERS = """SELECT d.device_id, d.name, COALESCE(s.presence, 'offline') AS pr
 FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
 
 
-class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, DerivedReads):
+class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
+                      DerivedReads):
     """One connection per thread, so a threaded web server can share the store."""
 
     def __init__(self, path: Path) -> None:
@@ -69,6 +71,11 @@ class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, Derived
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
+
+    @contextmanager
+    def _files_tx(self) -> Iterator[FileRunner]:
+        with self._transaction() as tx:
+            yield _SqliteRunner(tx)
 
     def migrate(self) -> list[int]:
         connection = self._conn()
@@ -240,6 +247,16 @@ class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, Derived
                            "status, source) VALUES (?, NULL, ?, ?, 'offline', 'watchdog')",
                            (device_id, now, now))
         return silent
+
+
+class _SqliteRunner:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def run(self, sql: str, params: tuple) -> tuple[list[tuple[Any, ...]], int]:
+        cursor = self._connection.execute(sql, params)
+        rows = [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+        return rows, cursor.rowcount
 
 
 def _printer_row(row: sqlite3.Row) -> PrinterRow:
