@@ -202,6 +202,11 @@ class SyncStore(Protocol):
 
     def user_by_id(self, user_id: int) -> User | None: ...
 
+    def update_user_profile(self, user_id: int, email: str, first_name: str,
+                            last_name: str) -> bool:
+        """Correct a user's name and email; raise EmailTaken if another account has the email."""
+        ...
+
     # Web sign-in sessions
     def open_web_session(self, user_id: int, token_hash: str, ip: str, user_agent: str,
                          now: float) -> int:

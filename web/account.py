@@ -1,4 +1,4 @@
-"""The user's own account pages: the sign-in sessions and what each visited."""
+"""The user's own account pages: the profile, the sign-in sessions and what each visited."""
 
 from __future__ import annotations
 
@@ -6,17 +6,44 @@ import datetime
 import logging
 import time
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+
+from storage import EmailTaken
 
 from .auth import sign_out_here
 from .context import store
 from .sessions import is_live
+from .signup import email_errors, name_errors
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> ResponseReturnValue:
+    """Show the user's name and email, or correct them (the right to rectification)."""
+    if request.method == "GET":
+        form = {"email": current_user.email, "first_name": current_user.first_name,
+                "last_name": current_user.last_name}
+        return render_template("account_profile.html", form=form, errors=[], saved=False)
+    form = {name: request.form.get(name, "").strip()
+            for name in ("email", "first_name", "last_name")}
+    errors = email_errors(form["email"]) + name_errors(form["first_name"], form["last_name"])
+    if errors:
+        return render_template("account_profile.html", form=form, errors=errors,
+                               saved=False), 400
+    try:
+        store().update_user_profile(current_user.id, form["email"], form["first_name"],
+                                    form["last_name"])
+    except EmailTaken:
+        return render_template("account_profile.html", form=form, saved=False,
+                               errors=["Another account uses this email."]), 409
+    logger.info("user %d corrected their profile", current_user.id)
+    return render_template("account_profile.html", form=form, errors=[], saved=True)
 
 
 @bp.get("/sessions")

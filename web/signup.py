@@ -25,21 +25,31 @@ MAX_EMAIL_LENGTH = 254
 MAX_NAME_LENGTH = 100
 
 
-def signup_errors(email: str, password: str, first_name: str, last_name: str) -> list[str]:
-    """Return what is wrong with a sign-up form, in the order of its fields."""
-    errors = []
+def email_errors(email: str) -> list[str]:
+    """Return what is wrong with an email address (sign-up and profile alike)."""
     local, at, domain = email.partition("@")
     if not at or not local or "." not in domain or " " in email or len(email) > MAX_EMAIL_LENGTH:
-        errors.append("Enter a valid email address.")
+        return ["Enter a valid email address."]
+    return []
+
+
+def name_errors(first_name: str, last_name: str) -> list[str]:
+    """Return what is wrong with a first and last name."""
+    if not first_name or not last_name:
+        return ["Enter your first and last name."]
+    if max(len(first_name), len(last_name)) > MAX_NAME_LENGTH:
+        return [f"Names must be at most {MAX_NAME_LENGTH} characters long."]
+    return []
+
+
+def signup_errors(email: str, password: str, first_name: str, last_name: str) -> list[str]:
+    """Return what is wrong with a sign-up form, in the order of its fields."""
+    errors = email_errors(email)
     if len(password) < MIN_PASSWORD_LENGTH:
         errors.append(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
     elif len(password) > MAX_PASSWORD_LENGTH:
         errors.append(f"The password must be at most {MAX_PASSWORD_LENGTH} characters long.")
-    if not first_name or not last_name:
-        errors.append("Enter your first and last name.")
-    elif max(len(first_name), len(last_name)) > MAX_NAME_LENGTH:
-        errors.append(f"Names must be at most {MAX_NAME_LENGTH} characters long.")
-    return errors
+    return errors + name_errors(first_name, last_name)
 
 
 @bp.route("/signup", methods=["GET", "POST"])

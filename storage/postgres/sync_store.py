@@ -176,6 +176,17 @@ class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQ
         assert row is not None
         return int(row[0])
 
+    def update_user_profile(self, user_id: int, email: str, first_name: str,
+                            last_name: str) -> bool:
+        try:
+            with self._transaction() as tx:
+                cursor = tx.execute(
+                    "UPDATE users SET email = %s, first_name = %s, last_name = %s WHERE id = %s",
+                    (email, first_name, last_name, user_id))
+        except psycopg.errors.UniqueViolation as error:
+            raise EmailTaken(email) from error
+        return cursor.rowcount == 1
+
     def user_by_email(self, email: str) -> User | None:
         return self._user("lower(email) = lower(%s)", email)
 

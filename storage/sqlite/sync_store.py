@@ -115,6 +115,17 @@ class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQue
             raise EmailTaken(email) from error
         return int(cursor.lastrowid or 0)
 
+    def update_user_profile(self, user_id: int, email: str, first_name: str,
+                            last_name: str) -> bool:
+        try:
+            with self._transaction() as tx:
+                cursor = tx.execute(
+                    "UPDATE users SET email = ?, first_name = ?, last_name = ? WHERE id = ?",
+                    (email, first_name, last_name, user_id))
+        except sqlite3.IntegrityError as error:
+            raise EmailTaken(email) from error
+        return cursor.rowcount == 1
+
     def user_by_email(self, email: str) -> User | None:
         return self._user("email = ?", email)
 

@@ -19,7 +19,7 @@ from printfleet_protocol.payloads import (
     Presence,
     Telemetry,
 )
-from storage import Accepted, Rejected
+from storage import Accepted, EmailTaken, Rejected
 from storage.sqlite import SqliteSyncStore
 
 pytestmark = pytest.mark.timeout(30)
@@ -282,3 +282,18 @@ async def test_a_job_names_the_user_slicer_and_filament(stores):
     (forged,) = stores.sync.jobs_for_device("p-2")
     assert forged.command_transaction == "cmd-alice" and forged.started_by_user_id is None
     assert stores.sync.command_issuers("p-1") == {"cmd-alice": alice}
+
+
+def test_a_user_profile_is_corrected_in_place_and_emails_stay_unique(stores):
+    alice = stores.sync.create_user("alice@example.com", "h", "Alice", "L")
+    bob = stores.sync.create_user("bob@example.com", "h", "Bob", "B")
+
+    assert stores.sync.update_user_profile(alice, "ALICE2@example.com", "Alicia", "Liddell")
+    with pytest.raises(EmailTaken):
+        stores.sync.update_user_profile(bob, "Alice2@Example.com", "Bob", "B")
+
+    user = stores.sync.user_by_email("alice2@example.com")
+    assert user is not None and (user.id, user.first_name, user.last_name) == (
+        alice, "Alicia", "Liddell")
+    assert stores.sync.user_by_id(bob).email == "bob@example.com"
+    assert stores.sync.update_user_profile(9999, "x@example.com", "X", "Y") is False
