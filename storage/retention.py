@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 DAY_S = 86400
@@ -51,3 +52,22 @@ def delete_statement(table: str, mark: str) -> str:
     if table in PER_DEVICE:
         return f"DELETE FROM {table} WHERE device_id = {mark} AND {column} < {mark}"
     return f"DELETE FROM {table} WHERE {column} < {mark}"
+
+
+# Every device that may have rows: registered or merely heard from.
+DEVICES_WITH_DATA = "SELECT device_id FROM devices UNION SELECT device_id FROM device_state"
+
+
+def delete_expired(policy: RetentionPolicy, now: float, devices: list[str], mark: str,
+                   delete: Callable[[str, tuple], int]) -> dict[str, int]:
+    """Delete what the policy no longer keeps; return rows removed per table.
+
+    `delete(statement, params)` runs one DELETE in its own transaction and
+    returns its row count, so no transaction holds locks for long.
+    """
+    removed = {}
+    for table, cutoff in policy.cutoffs(now).items():
+        statement = delete_statement(table, mark)
+        batches = [(d, cutoff) for d in devices] if table in PER_DEVICE else [(cutoff,)]
+        removed[table] = sum(delete(statement, params) for params in batches)
+    return removed

@@ -17,7 +17,7 @@ from ..charts import Flavour
 from ..derived import DerivedReads
 from ..files import FileQueries, FileRunner
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
-from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
+from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
 from .commands import CommandQueries
 from .connection import (
@@ -255,17 +255,12 @@ class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQ
     def apply_retention(self, now: float, policy: RetentionPolicy) -> dict[str, int]:
         if self._mode is not None and self._mode.timescale:
             return self._drop_chunks(now, policy)
-        devices = [row[0] for row in self._rows(
-            "SELECT device_id FROM devices UNION SELECT device_id FROM device_state")]
-        removed = {}
-        for table, cutoff in policy.cutoffs(now).items():
-            statement = delete_statement(table, "%s")
-            batches = [(d, cutoff) for d in devices] if table in PER_DEVICE else [(cutoff,)]
-            removed[table] = 0
-            for params in batches:
-                with self._transaction() as tx:
-                    removed[table] += tx.execute(statement, params).rowcount
-        return removed
+        devices = [row[0] for row in self._rows(DEVICES_WITH_DATA)]
+        return delete_expired(policy, now, devices, "%s", self._delete_alone)
+
+    def _delete_alone(self, statement: str, params: tuple) -> int:
+        with self._transaction() as tx:
+            return int(tx.execute(statement, params).rowcount)
 
     def _drop_chunks(self, now: float, policy: RetentionPolicy) -> dict[str, int]:
         """Run the retention policies now: whole chunks go, counted in rows."""

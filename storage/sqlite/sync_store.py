@@ -17,7 +17,7 @@ from ..derived import DerivedReads
 from ..files import FileQueries, FileRunner
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
-from ..retention import PER_DEVICE, RetentionPolicy, delete_statement
+from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
 from .commands import CommandQueries
 from .connection import connect
@@ -201,17 +201,12 @@ class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQue
         return {row[0]: row[1] for row in rows}
 
     def apply_retention(self, now: float, policy: RetentionPolicy) -> dict[str, int]:
-        devices = [row[0] for row in self._conn().execute(
-            "SELECT device_id FROM devices UNION SELECT device_id FROM device_state")]
-        removed = {}
-        for table, cutoff in policy.cutoffs(now).items():
-            statement = delete_statement(table, "?")
-            batches = [(d, cutoff) for d in devices] if table in PER_DEVICE else [(cutoff,)]
-            removed[table] = 0
-            for params in batches:
-                with self._transaction() as tx:
-                    removed[table] += tx.execute(statement, params).rowcount
-        return removed
+        devices = [row[0] for row in self._conn().execute(DEVICES_WITH_DATA)]
+        return delete_expired(policy, now, devices, "?", self._delete_alone)
+
+    def _delete_alone(self, statement: str, params: tuple) -> int:
+        with self._transaction() as tx:
+            return int(tx.execute(statement, params).rowcount)
 
     @property
     def chart_flavour(self) -> Flavour:
