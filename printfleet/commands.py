@@ -8,6 +8,8 @@ import json
 import logging
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from fleet.worker import BrokerRefused, run_worker
 from storage import open_ingest_store
@@ -98,9 +100,20 @@ def status(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_bench(run: Callable[..., dict[str, Any]], context: Context, options: object
+               ) -> dict[str, Any]:
+    """Run a benchmark with its progress on stderr; its failures become clear errors."""
+    from .bench.processes import BenchError
+
+    try:
+        return run(context.settings, options,
+                   lambda text: print(text, file=sys.stderr, flush=True))
+    except BenchError as error:
+        raise CommandError(str(error)) from None
+
+
 def bench_ingest(context: Context, args: argparse.Namespace) -> int:
     from .bench.ingest import BenchOptions, default_generators, run
-    from .bench.processes import BenchError
 
     if (args.devices < 1 or args.seconds <= 0 or args.workers < 1
             or (args.generators is not None and args.generators < 1)):
@@ -108,11 +121,7 @@ def bench_ingest(context: Context, args: argparse.Namespace) -> int:
                            "--seconds above 0")
     options = BenchOptions(args.backend or context.settings.storage.backend, args.devices,
                            args.seconds, args.generators or default_generators(), args.workers)
-    try:
-        report = run(context.settings, options, lambda text: print(text, file=sys.stderr,
-                                                                    flush=True))
-    except BenchError as error:
-        raise CommandError(str(error)) from None
+    report = _run_bench(run, context, options)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -120,7 +129,6 @@ def bench_ingest(context: Context, args: argparse.Namespace) -> int:
 def bench_connections(context: Context, args: argparse.Namespace) -> int:
     from .bench.connections import ConnectionsOptions, default_processes, run
     from .bench.connections_report import summary
-    from .bench.processes import BenchError
 
     if args.devices < 2 or (args.processes is not None and args.processes < 1) \
             or args.acl_sample < 0 or args.hold < 0:
@@ -128,17 +136,12 @@ def bench_connections(context: Context, args: argparse.Namespace) -> int:
                            "--acl-sample and --hold at least 0")
     options = ConnectionsOptions(args.devices, args.processes or default_processes(args.devices),
                                  args.acl_sample, args.hold)
-    try:
-        report = run(context.settings, options, lambda text: print(text, file=sys.stderr,
-                                                                    flush=True))
-    except BenchError as error:
-        raise CommandError(str(error)) from None
+    report = _run_bench(run, context, options)
     print(json.dumps(report, indent=2) if args.json else summary(report))
     return 0 if report["passed"] else 1
 
 
 def bench_queries(context: Context, args: argparse.Namespace) -> int:
-    from .bench.processes import BenchError
     from .bench.queries import QueryBenchOptions, run
     from .bench.query_report import summary
 
@@ -148,11 +151,7 @@ def bench_queries(context: Context, args: argparse.Namespace) -> int:
         raise CommandError("--interval-s must divide a day (86,400 s) evenly")
     options = QueryBenchOptions(args.backend or context.settings.storage.backend, args.printers,
                                 args.days, args.interval_s, args.repeats, args.dsn)
-    try:
-        report = run(context.settings, options, lambda text: print(text, file=sys.stderr,
-                                                                    flush=True))
-    except BenchError as error:
-        raise CommandError(str(error)) from None
+    report = _run_bench(run, context, options)
     print(json.dumps(report, indent=2) if args.json else summary(report))
     return 0
 
