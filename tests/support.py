@@ -28,6 +28,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def listening(port: int) -> bool:
+    """Tell whether something accepts TCP connections on 127.0.0.1:port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
 def unique_prefix() -> str:
     return "t" + uuid.uuid4().hex[:10]
 
@@ -104,15 +113,11 @@ def start_broker(context: Context) -> RunningBroker:
                                stderr=subprocess.DEVNULL)
     broker = RunningBroker(context, process)
 
-    def listening() -> bool:
+    def up() -> bool:
         assert process.poll() is None, f"mosquitto exited:\n{broker.log()}"
-        try:
-            with socket.create_connection(("127.0.0.1", settings.broker.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
+        return listening(settings.broker.port)
 
-    wait_until(listening, 10, "mosquitto to listen")
+    wait_until(up, 10, "mosquitto to listen")
     return broker
 
 

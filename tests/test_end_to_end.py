@@ -19,17 +19,9 @@ import time
 import httpx
 import pytest
 
-from .support import free_port, unique_prefix, wait_until
+from .support import free_port, listening, unique_prefix, wait_until
 
 pytestmark = pytest.mark.timeout(150)
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ never downloads one. A failing test's message names a screenshot of its page.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from ..support import free_port, unique_prefix, wait_until
+from ..support import free_port, listening, unique_prefix, wait_until
 
 CHROMIUM = os.environ.get("PF_CHROMIUM", "/usr/bin/chromium")
 # Headless as root on a closed network: without the background-networking flags
@@ -43,14 +42,6 @@ class Stack:
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
