@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from printfleet.settings import Settings
-from storage.postgres.connection import PostgresUnavailable
-from storage.postgres.scratch import scratch_database
+from storage.postgres.scratch import ScratchUnavailable, scratch_database
 
 from .processes import BenchError
 
@@ -29,14 +28,10 @@ def fresh_database(settings: Settings, server: str | None = None) -> Iterator[st
             "storage.postgres_dsn_env names) to the URL of a user who may CREATE DATABASE, "
             "e.g. postgresql://postgres@127.0.0.1:5432/postgres. The bench creates a fresh "
             "database there and drops it afterwards.")
-    created = False
     try:
         with scratch_database(server, "printfleet_bench") as dsn:
-            created = True
             yield dsn
-    except PostgresUnavailable as error:
-        if created:  # the caller's own error, or the drop: not a missing server
-            raise
+    except ScratchUnavailable as error:
         raise BenchError(str(error)) from error
 
 

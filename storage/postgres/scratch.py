@@ -12,11 +12,22 @@ from psycopg import conninfo, sql
 from .connection import PostgresUnavailable, describe
 
 
+class ScratchUnavailable(PostgresUnavailable):
+    """The scratch database could not be created: the server is missing or refuses."""
+
+
 @contextmanager
 def scratch_database(server: str, prefix: str) -> Iterator[str]:
-    """Create an empty database named <prefix>_<random>, yield its URL, then drop it."""
+    """Create an empty database named <prefix>_<random>, yield its URL, then drop it.
+
+    Only a failure to create raises ScratchUnavailable, so callers can tell
+    a missing server from an error of their own or of the drop.
+    """
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    _admin(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        _admin(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except PostgresUnavailable as error:
+        raise ScratchUnavailable(str(error)) from error
     try:
         yield conninfo.make_conninfo(server, dbname=name)
     finally:

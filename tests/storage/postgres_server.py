@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import pytest
 
 from storage.postgres.connection import PostgresUnavailable, connect, server_mode
-from storage.postgres.scratch import scratch_database
+from storage.postgres.scratch import ScratchUnavailable, scratch_database
 
 SERVER_VARIABLE = "PF_TEST_POSTGRES_URL"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -58,14 +58,10 @@ def backends() -> list[str]:
 def fresh_database(server: str | None = None) -> Iterator[str]:
     """Create an empty database with a unique name, yield its DSN, then drop it."""
     server = server or server_dsn()
-    created = False
     try:
         with scratch_database(server, "printfleet_test") as dsn:
-            created = True
             yield dsn
-    except PostgresUnavailable as error:
-        if created:  # the caller's own error, or the drop: not a missing server
-            raise
+    except ScratchUnavailable as error:
         pytest.fail(f"{error}. The PostgreSQL tests need a server: run "
                     f"scripts/ensure-postgres.sh, or point {SERVER_VARIABLE} at one where "
                     "this user may CREATE DATABASE.", pytrace=False)
