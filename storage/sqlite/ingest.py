@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from ..rollups import (
     fold_values,
 )
 from ..rows import COLUMNS, DeviceUpdate, SplitBatch, compact_json, split_batch
-from .connection import PRAGMAS
+from .connection import PRAGMAS, lock_retry_delays
 
 logger = logging.getLogger(__name__)
 
@@ -200,4 +201,11 @@ WRITER_PRAGMAS = (
 async def apply_pragmas_async(db: aiosqlite.Connection) -> None:
     """Run the shared pragmas, then the writer's, on the ingest connection."""
     for pragma in PRAGMAS + WRITER_PRAGMAS:
-        await db.execute(pragma)
+        for delay in lock_retry_delays():
+            try:
+                await db.execute(pragma)
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or delay is None:
+                    raise
+            await asyncio.sleep(delay)

@@ -202,16 +202,23 @@ async def test_online_devices_are_counted_for_the_workers_metrics(stores):
     assert await stores.ingest.count_online_devices() == 0
 
 
-def test_concurrent_migrations_on_sqlite_apply_each_version_once(tmp_path):
+@pytest.mark.parametrize("trial", range(12))
+def test_concurrent_migrations_on_sqlite_apply_each_version_once(tmp_path, trial):
+    # Many rounds because the race (several processes switching a new file to
+    # WAL at once) shows only in some of them.
     import threading
 
+    from storage.migrations import migrations_for
+
     path = tmp_path / "race.sqlite3"
-    stores = [SqliteSyncStore(path) for _ in range(4)]
+    stores = [SqliteSyncStore(path) for _ in range(6)]
     results: list[list[int]] = []
     errors: list[BaseException] = []
+    ready = threading.Barrier(len(stores))
 
     def run(store):
         try:
+            ready.wait()
             results.append(store.migrate())
         except BaseException as error:  # collected for the assertion below
             errors.append(error)
@@ -222,8 +229,6 @@ def test_concurrent_migrations_on_sqlite_apply_each_version_once(tmp_path):
     for thread in threads:
         thread.join(30)
     assert errors == []
-    from storage.migrations import migrations_for
-
     applied = sorted(version for result in results for version in result)
     assert applied == [m.version for m in migrations_for("sqlite")]
 
