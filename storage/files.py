@@ -1,15 +1,15 @@
 """Users' files and folders: the records and the queries both backends share.
 
 The SQL is written once with ``?`` placeholders; each backend runs it
-through ``_files_tx`` (PostgreSQL swaps in ``%s``). Contents live on disk
+through ``_sql_tx`` (see shared_sql.py) (PostgreSQL swaps in ``%s``). Contents live on disk
 (see file_contents.py); these rows keep names, places and analyses.
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+
+from .shared_sql import SharedQueries, SqlRunner
 
 MAX_NAME_LENGTH = 255
 _FORBIDDEN_IN_NAMES = ("/", "\\", "\x00")
@@ -39,12 +39,6 @@ class FileEntry:
         return self.kind == "folder"
 
 
-class FileRunner(Protocol):
-    def run(self, sql: str, params: tuple) -> tuple[list[tuple[Any, ...]], int]:
-        """Run one statement; return its rows and row count."""
-        ...
-
-
 # Every entry under (and including) one of the owner's entries.
 _SUBTREE = """WITH RECURSIVE subtree(id) AS (
     SELECT id FROM file_entries WHERE id = ? AND owner_user_id = ?
@@ -63,11 +57,8 @@ def check_name(name: str) -> str:
     return name
 
 
-class FileQueries:
-    """Needs `_files_tx()` from the store it is mixed into."""
-
-    def _files_tx(self) -> AbstractContextManager[FileRunner]:
-        raise NotImplementedError
+class FileQueries(SharedQueries):
+    """Users' files and folders, on whichever store this is mixed into."""
 
     def create_folder(self, owner_user_id: int, parent_id: int | None, name: str,
                       now: float) -> FileEntry:
@@ -84,7 +75,7 @@ class FileQueries:
              size: int | None, sha256: str | None, analysis: str | None,
              now: float) -> FileEntry:
         name = check_name(name)
-        with self._files_tx() as tx:
+        with self._sql_tx() as tx:
             _check_folder(tx, owner, parent_id)
             rows, _ = tx.run(
                 "INSERT INTO file_entries (owner_user_id, parent_id, kind, name, size_bytes, "
@@ -97,7 +88,7 @@ class FileQueries:
                    include_trashed: bool = False) -> FileEntry | None:
         """One of the owner's entries; None if it is another user's, unknown or trashed."""
         trashed = "" if include_trashed else " AND deleted_at IS NULL"
-        with self._files_tx() as tx:
+        with self._sql_tx() as tx:
             rows, _ = tx.run(f"SELECT {_COLUMNS} FROM file_entries WHERE id = ? "
                              f"AND owner_user_id = ?{trashed}", (entry_id, owner_user_id))
         return FileEntry(*rows[0]) if rows else None
@@ -106,7 +97,7 @@ class FileQueries:
         """The folder's live entries, folders first, then by name."""
         where = "parent_id IS NULL" if parent_id is None else "parent_id = ?"
         params: tuple = (owner_user_id,) if parent_id is None else (owner_user_id, parent_id)
-        with self._files_tx() as tx:
+        with self._sql_tx() as tx:
             rows, _ = tx.run(f"SELECT {_COLUMNS} FROM file_entries WHERE owner_user_id = ? "
                              f"AND {where} AND deleted_at IS NULL "
                              "ORDER BY kind DESC, lower(name), id", params)
@@ -126,7 +117,7 @@ class FileQueries:
     def rename_entry(self, owner_user_id: int, entry_id: int, name: str) -> bool:
         """Rename one of the owner's live entries; False if there is no such entry."""
         name = check_name(name)
-        with self._files_tx() as tx:
+        with self._sql_tx() as tx:
             _, count = tx.run("UPDATE file_entries SET name = ? WHERE id = ? AND "
                               "owner_user_id = ? AND deleted_at IS NULL",
                               (name, entry_id, owner_user_id))
@@ -134,7 +125,7 @@ class FileQueries:
 
     def move_entry(self, owner_user_id: int, entry_id: int, parent_id: int | None) -> bool:
         """Move an entry into another of the owner's folders; never into itself."""
-        with self._files_tx() as tx:
+        with self._sql_tx() as tx:
             if parent_id is not None:
                 inside, _ = tx.run(f"{_SUBTREE} SELECT 1 FROM subtree WHERE id = ?",
                                    (entry_id, owner_user_id, parent_id))
@@ -148,7 +139,7 @@ class FileQueries:
 
     def trash_entry(self, owner_user_id: int, entry_id: int, now: float) -> bool:
         """Move an entry (a folder with all it holds) to the trash; False if none."""
-        with self._files_tx() as tx:
+        with self._sql_tx() as tx:
             live, _ = tx.run("SELECT 1 FROM file_entries WHERE id = ? AND owner_user_id = ? "
                              "AND deleted_at IS NULL", (entry_id, owner_user_id))
             if not live:
@@ -164,7 +155,7 @@ class FileQueries:
         Its folder may have been trashed on its own since: then it comes
         back to the top folder.
         """
-        with self._files_tx() as tx:
+        with self._sql_tx() as tx:
             rows, _ = tx.run("SELECT e.deleted_at, p.deleted_at FROM file_entries e LEFT JOIN "
                              "file_entries p ON p.id = e.parent_id WHERE e.id = ? AND "
                              "e.owner_user_id = ? AND e.deleted_at IS NOT NULL",
@@ -181,7 +172,7 @@ class FileQueries:
 
     def trashed_entries(self, owner_user_id: int) -> list[FileEntry]:
         """What the owner trashed, newest first; not what went along inside a folder."""
-        with self._files_tx() as tx:
+        with self._sql_tx() as tx:
             rows, _ = tx.run(
                 f"SELECT {', '.join('e.' + c.strip() for c in _COLUMNS.split(','))} "
                 "FROM file_entries e LEFT JOIN file_entries p ON p.id = e.parent_id "
@@ -191,7 +182,7 @@ class FileQueries:
         return [FileEntry(*row) for row in rows]
 
 
-def _check_folder(tx: FileRunner, owner: int, folder_id: int | None) -> None:
+def _check_folder(tx: SqlRunner, owner: int, folder_id: int | None) -> None:
     if folder_id is None:
         return
     rows, _ = tx.run("SELECT kind FROM file_entries WHERE id = ? AND owner_user_id = ? "

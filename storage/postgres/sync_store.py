@@ -15,10 +15,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..charts import Flavour
 from ..derived import DerivedReads
-from ..files import FileQueries, FileRunner
+from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
+from ..shared_sql import SqlRunner
 from .commands import CommandQueries
 from .connection import (
     CONNECT_TIMEOUT_S,
@@ -125,7 +126,7 @@ class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQ
             yield connection
 
     @contextmanager
-    def _files_tx(self) -> Iterator[FileRunner]:
+    def _sql_tx(self) -> Iterator[SqlRunner]:
         with self._transaction() as tx:
             yield _PostgresRunner(tx)
 
@@ -345,7 +346,7 @@ def _printer_row(values: dict[str, Any]) -> PrinterRow:
 
 
 class _PostgresRunner:
-    """Runs the shared file queries, written with ? placeholders (none sit in literals)."""
+    """Runs the shared queries, written with ? placeholders (none sit in literals)."""
 
     def __init__(self, connection: psycopg.Connection) -> None:
         self._connection = connection

@@ -14,11 +14,12 @@ from typing import Any
 
 from ..charts import Flavour
 from ..derived import DerivedReads
-from ..files import FileQueries, FileRunner
+from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
+from ..shared_sql import SqlRunner
 from .commands import CommandQueries
 from .connection import connect
 from .pairing import PairingQueries
@@ -73,7 +74,7 @@ class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQue
         connection.execute("COMMIT")
 
     @contextmanager
-    def _files_tx(self) -> Iterator[FileRunner]:
+    def _sql_tx(self) -> Iterator[SqlRunner]:
         with self._transaction() as tx:
             yield _SqliteRunner(tx)
 
