@@ -338,6 +338,10 @@ class SyncStore(Protocol):
     # Reads
     def printers_for_user(self, user_id: int) -> list[PrinterRow]: ...
 
+    def printer_for_user(self, user_id: int, device_id: str) -> PrinterRow | None:
+        """Return one printer the user may see, or None (missing or not theirs alike)."""
+        ...
+
     def fleet_overview(self) -> list[PrinterRow]: ...
 
     def jobs_for_device(self, device_id: str) -> list[JobRecord]:

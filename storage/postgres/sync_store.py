@@ -235,6 +235,12 @@ class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQ
         rows = self._dicts(_PRINTERS.format(filter="AND d.owner_user_id = %s"), (user_id,))
         return [_printer_row(row) for row in rows]
 
+    def printer_for_user(self, user_id: int, device_id: str) -> PrinterRow | None:
+        rows = self._dicts(
+            _PRINTERS.format(filter="AND d.owner_user_id = %s AND d.device_id = %s"),
+            (user_id, device_id))
+        return _printer_row(rows[0]) if rows else None
+
     def fleet_overview(self) -> list[PrinterRow]:
         return [_printer_row(row) for row in self._dicts(FLEET_OVERVIEW_SQL)]
 

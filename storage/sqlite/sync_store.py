@@ -182,6 +182,12 @@ class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQue
                                     (user_id,))
         return [_printer_row(row) for row in rows]
 
+    def printer_for_user(self, user_id: int, device_id: str) -> PrinterRow | None:
+        row = self._conn().execute(
+            _PRINTERS.format(filter="AND d.owner_user_id = ? AND d.device_id = ?"),
+            (user_id, device_id)).fetchone()
+        return None if row is None else _printer_row(row)
+
     def fleet_overview(self) -> list[PrinterRow]:
         return [_printer_row(row) for row in self._conn().execute(FLEET_OVERVIEW_SQL)]
 

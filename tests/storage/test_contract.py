@@ -193,6 +193,17 @@ async def test_downtime_history_merges_presence_and_device_reports(stores):
     assert stores.sync.uptime_by_day("unknown-device") == []
 
 
+def test_one_printer_is_found_only_for_its_owner(stores):
+    owner = stores.sync.create_user("o@example.com", "h")
+    other = stores.sync.create_user("x@example.com", "h")
+    stores.sync.add_device("p-1", "Printer", owner, "$7$h")
+    assert stores.sync.printer_for_user(owner, "p-1").name == "Printer"
+    assert stores.sync.printer_for_user(other, "p-1") is None
+    assert stores.sync.printer_for_user(owner, "p-2") is None
+    stores.sync.revoke_device("p-1")
+    assert stores.sync.printer_for_user(owner, "p-1") is None
+
+
 async def test_online_devices_are_counted_for_the_workers_metrics(stores):
     now = time.time()
     await stores.ingest.write_batch([accepted(d, Family.TELEMETRY, telemetry(1, now), now)
