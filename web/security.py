@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
 
 # Everything the UI loads comes from this server: no CDNs, fonts or
 # third-party scripts, and no inline script or style for an injection to use.
@@ -22,6 +23,19 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+class HttpsAwareSessionInterface(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over HTTPS.
+
+    Behind a trusted proxy ProxyFix has already set the scheme from its
+    header, so the same server answers plain HTTP on a LAN and HTTPS behind
+    a proxy, and the cookie never leaks over HTTP once HTTPS is in use.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:  # type: ignore[override]
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
 def init_security(app: Flask) -> None:
-    """Send the security headers on every response."""
+    """Send the security headers on every response; Secure cookies over HTTPS."""
     app.after_request(add_security_headers)
+    app.session_interface = HttpsAwareSessionInterface()

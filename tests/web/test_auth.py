@@ -129,3 +129,18 @@ def test_server_reports_the_port_it_listens_on(server: WebServer):
     assert host == "127.0.0.1"
     assert isinstance(port, int) and port > 0
     assert server.port == port
+
+
+def test_session_cookie_is_secure_only_when_served_over_https(tmp_path, store):
+    from printfleet.settings import load
+    from web import create_app
+
+    # One trusted proxy: its X-Forwarded-Proto decides the scheme.
+    settings = load(None, environ={"PRINTFLEET_DATA_DIR": str(tmp_path),
+                                   "PRINTFLEET_WEB__TRUSTED_PROXY_COUNT": "1"})
+    client = create_app(settings, store).test_client()
+    plain = client.get("/login").headers["set-cookie"].lower()
+    proxied = client.get("/login", headers={"X-Forwarded-Proto": "https"},
+                         ).headers["set-cookie"].lower()
+    assert "; secure" not in plain
+    assert "; secure" in proxied and "httponly" in proxied
