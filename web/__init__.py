@@ -13,17 +13,20 @@ from storage import SyncStore, open_sync_store
 
 from .account import bp as account_bp
 from .activity import init_activity
+from .api_tokens import bp as api_tokens_bp
 from .auth import init_auth
 from .context import EXTENSION_KEY, WebState
 from .csrf import init_csrf
 from .errors import init_errors
 from .files import MULTIPART_OVERHEAD_BYTES
 from .files import bp as files_bp
+from .openapi import bp as openapi_bp
 from .pairing import bp as pairing_bp
 from .presenters import TEMPLATE_FILTERS
 from .printers import bp as printers_bp
 from .security import init_security
 from .signup import bp as signup_bp
+from .token_auth import init_token_auth
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     init_security(app)
     init_csrf(app)
     init_auth(app)
+    init_token_auth(app)
     init_errors(app)
     init_activity(app)
     app.register_blueprint(signup_bp)
@@ -63,4 +67,6 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(printers_bp)
     app.register_blueprint(pairing_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(openapi_bp)
     return app

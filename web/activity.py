@@ -36,8 +36,8 @@ def record_activity(response: Response) -> Response:
 
 
 def _record(response: Response) -> None:
-    if not current_user.is_authenticated:
-        return
+    if not current_user.is_authenticated or current_user.session_id is None:
+        return  # signed out, or an API token with no session to record
     now = time.time()
     is_page = (request.method == "GET" and response.status_code == 200
                and response.mimetype == "text/html")

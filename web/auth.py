@@ -26,6 +26,7 @@ from .context import store
 from .login_backoff import WINDOW_S, retry_after
 from .passwords import dummy_hash, verify_password
 from .sessions import live_session, open_session
+from .token_auth import sends_bearer_token
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class SessionUser(UserMixin):
 @login_manager.user_loader
 def load_user(session_token: str) -> SessionUser | None:
     """Return the user of a live session token, or None to treat as signed out."""
+    if sends_bearer_token():
+        return None  # judged by its bearer token alone (web/token_auth.py)
     web_session = live_session(store(), session_token, time.time())
     if web_session is None:
         return None
