@@ -55,11 +55,16 @@ def hash_token(token: str) -> str:
 
 
 def bearer_token(req: Request) -> str | None:
-    """Return the bearer token a request carries, or None."""
+    """Return the API token a request carries as its bearer token, or None.
+
+    Only pf_ tokens are API tokens: agents polling for pairing send a bearer
+    token of their own (web/pairing.py), which is not a user's.
+    """
     scheme, _, value = req.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value.startswith(TOKEN_PREFIX):
         return None
-    return value.strip()
+    return value
 
 
 def load_token_user(req: Request) -> TokenUser | None:

@@ -83,3 +83,11 @@ def test_a_token_needs_a_name(app: Flask, users, store):
     response = form_post(client, "/account/tokens", "/account/tokens", {"name": "  "})
     assert response.status_code == 400 and "Give the token a name" in text(response)
     assert store.api_tokens_for_user(users[ALICE[0]]) == []
+
+
+def test_a_bearer_that_is_no_api_token_leaves_the_cookie_in_charge(app: Flask, users):
+    # Agents polling for pairing send bearer tokens of their own.
+    client = app.test_client()
+    sign_in(client, *ALICE)
+    assert client.get("/api/v1/printers", headers={"Authorization": "Bearer poll-token"}
+                      ).status_code == 200
