@@ -17,6 +17,7 @@ from printfleet_protocol import Family
 
 from .api_tokens import ApiTokenStore
 from .charts import Flavour, TemperatureChart
+from .devices import DeviceEditStore
 from .downtime import DowntimeInterval
 from .files import FileEntry
 from .jobs import JobRecord
@@ -184,7 +185,7 @@ class IngestStore(Protocol):
         ...
 
 
-class SyncStore(ApiTokenStore, Protocol):
+class SyncStore(ApiTokenStore, DeviceEditStore, Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

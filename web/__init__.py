@@ -23,6 +23,7 @@ from .files import bp as files_bp
 from .openapi import bp as openapi_bp
 from .pairing import bp as pairing_bp
 from .presenters import TEMPLATE_FILTERS
+from .printer_settings import bp as printer_settings_bp
 from .printers import bp as printers_bp
 from .security import init_security
 from .signup import bp as signup_bp
@@ -68,5 +69,6 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(pairing_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(printer_settings_bp)
     app.register_blueprint(openapi_bp)
     return app

@@ -19,6 +19,7 @@ from .context import store
 class Need(enum.Enum):
     VIEW = "view"  # pages, charts, history, camera
     COMMAND = "command"  # pause, resume, cancel, G-code, start a print, settings
+    MANAGE = "manage"  # rename or remove the printer
 
 
 def printer_or_404(device_id: str, need: Need = Need.VIEW) -> PrinterRow:

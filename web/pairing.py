@@ -22,12 +22,17 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("pairing", __name__, url_prefix="/api/v1")
 
 
-def pairing_service() -> PairingService:
+def device_provisioner() -> DeviceProvisioner:
+    """Return the provisioner that keeps the broker's credentials in step with the store."""
     settings = web_state().settings
-    provisioner = DeviceProvisioner(
+    return DeviceProvisioner(
         store(), BrokerPaths.in_data_dir(settings.data_path), settings.broker.fleet_username,
         read_or_create_secret(settings.fleet_password_path))
-    return PairingService(store(), provisioner, BrokerAddress(
+
+
+def pairing_service() -> PairingService:
+    settings = web_state().settings
+    return PairingService(store(), device_provisioner(), BrokerAddress(
         settings.broker.host, settings.broker.port, settings.broker.topic_prefix))
 
 

@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..api_tokens import ApiTokenQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
+from ..devices import DeviceEditQueries
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
@@ -73,7 +74,7 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
 
 
 class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                        ApiTokenQueries, DerivedReads):
+                        ApiTokenQueries, DeviceEditQueries, DerivedReads):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,

@@ -15,6 +15,7 @@ from typing import Any
 from ..api_tokens import ApiTokenQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
+from ..devices import DeviceEditQueries
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
@@ -40,7 +41,7 @@ FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
 
 
 class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                      ApiTokenQueries, DerivedReads):
+                      ApiTokenQueries, DeviceEditQueries, DerivedReads):
     """One connection per thread, so a threaded web server can share the store."""
 
     def __init__(self, path: Path) -> None:
