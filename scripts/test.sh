@@ -10,6 +10,8 @@ scripts/ensure-postgres.sh
 scripts/install-octoprint.sh
 # Debian's Chromium for the browser tests in tests/e2e (Playwright drives it).
 scripts/install-browser.sh
+# Debian's PrusaSlicer, CuraEngine and Slic3r: tests/gcode slices with each.
+scripts/install-slicers.sh
 echo "test: ruff"
 .venv/bin/ruff check .
 echo "test: mypy"

@@ -10,6 +10,7 @@ from .analysis import GcodeAnalysis, analyse_file, analyse_text
 from .extrusion import ExtrusionCounter, extruded_mm
 from .facts import GcodeFacts, facts_from_text, read_facts
 from .layers import LayerCounter, stated_layer_count
+from .movetime import MoveTimer
 from .printtime import duration_s, stated_print_time
 from .slicers import SlicerId, identify_slicer, stated_filament
 from .thumbnails import Thumbnail, ThumbnailReader, embedded_thumbnails
@@ -21,6 +22,7 @@ __all__ = [
     "ExtrusionCounter",
     "GcodeAnalysis",
     "LayerCounter",
+    "MoveTimer",
     "Thumbnail",
     "ThumbnailReader",
     "analyse_file",

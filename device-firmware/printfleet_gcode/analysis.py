@@ -10,6 +10,7 @@ from pathlib import Path
 from .extrusion import ExtrusionCounter
 from .facts import _ends, _facts
 from .layers import LayerCounter, stated_layer_count
+from .movetime import MoveTimer
 from .printtime import stated_print_time
 from .thumbnails import Thumbnail, ThumbnailReader
 from .weight import DEFAULT_DIAMETER_MM, PLA_DENSITY_G_CM3, filament_grams
@@ -21,9 +22,11 @@ logger = logging.getLogger(__name__)
 class GcodeAnalysis:
     slicer: str | None = None
     slicer_version: str | None = None
-    print_time_s: float | None = None  # the slicer's estimate
+    print_time_s: float | None = None
+    print_time_from: str | None = None  # "slicer" (its estimate) or "moves" (feed rates only)
     filament_mm: float | None = None
     filament_from: str | None = None  # "slicer" or "extrusion" (E moves summed)
+    extruded_mm: float | None = None  # always summed from the E moves, to check the slicer by
     filament_g: float | None = None
     filament_g_from: str | None = None  # "slicer" or "length" (diameter and density)
     layers: int | None = None
@@ -38,12 +41,17 @@ def analyse_file(path: Path, diameter_mm: float = DEFAULT_DIAMETER_MM,
     path = Path(path)
     comments = _ends(path)
     layers, thumbnails, extrusion = LayerCounter(), ThumbnailReader(), ExtrusionCounter()
+    timer = MoveTimer()
     with path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
             thumbnails.feed(line)
             layers.feed(line)
             extrusion.feed(line)
+            timer.feed(line)
     summed = round(max(0.0, extrusion.used_mm), 2)
+    print_time_s, print_time_from = stated_print_time(comments), "slicer"
+    if print_time_s is None and timer.seconds > 0:
+        print_time_s, print_time_from = round(timer.seconds, 1), "moves"
     facts = _facts(comments, lambda: summed)
     grams, grams_from = facts.filament_g, "slicer" if facts.filament_g else None
     if grams is None and facts.filament_mm:
@@ -59,8 +67,10 @@ def analyse_file(path: Path, diameter_mm: float = DEFAULT_DIAMETER_MM,
         layer_count, layers_from = None, None
     return GcodeAnalysis(
         slicer=facts.slicer, slicer_version=facts.slicer_version,
-        print_time_s=stated_print_time(comments),
+        print_time_s=print_time_s,
+        print_time_from=print_time_from if print_time_s is not None else None,
         filament_mm=facts.filament_mm, filament_from=facts.filament_from,
+        extruded_mm=summed if summed > 0 else None,
         filament_g=grams, filament_g_from=grams_from if grams is not None else None,
         layers=layer_count, layers_from=layers_from,
         thumbnails=thumbnails.thumbnails, problems=list(thumbnails.problems))

@@ -2,8 +2,11 @@
 
 Follows Marlin's rules: E is absolute after M82 or G90, relative after M83
 or G91; G92 E sets the current position; G20/G21 switch inches and mm.
-The net advance is counted, so a retraction and the move that undoes it
-cancel out, as the filament they move is not used up.
+What counts is the filament drawn from the spool: the furthest the net
+advance has reached. A retraction and the move that undoes it cancel out,
+and a retraction never undone (the last one, before the end G-code) does not
+give back filament that was already drawn, which is how PrusaSlicer, Slic3r
+and CuraEngine count their own figures.
 """
 
 from __future__ import annotations
@@ -16,22 +19,18 @@ INCH_MM = 25.4
 
 
 class ExtrusionCounter:
-    """Feed it G-code lines in order; `used_mm` is the filament pushed so far."""
+    """Feed it G-code lines in order; `used_mm` is the filament drawn so far."""
 
     def __init__(self) -> None:
-        self.used_mm = 0.0
+        self.used_mm = 0.0  # the furthest `advance_mm` has reached
+        self.advance_mm = 0.0  # net: every extrusion less every retraction
         self._position = 0.0
         self._relative = False
         self._scale = 1.0
 
     def feed(self, line: str) -> None:
         """Take one line of G-code (comments, line numbers and checksums allowed)."""
-        code = line.split(";", 1)[0]
-        if not code or code.isspace():
-            return
-        words = code.split("*", 1)[0].upper().split()
-        if words and words[0].startswith("N") and len(words) > 1:
-            words = words[1:]
+        words = command_words(line)
         if not words:
             return
         command = words[0]
@@ -56,16 +55,29 @@ class ExtrusionCounter:
 
     def _move(self, e_mm: float) -> None:
         if self._relative:
-            self.used_mm += e_mm
+            self.advance_mm += e_mm
             self._position += e_mm
         else:
-            self.used_mm += e_mm - self._position
+            self.advance_mm += e_mm - self._position
             self._position = e_mm
+        self.used_mm = max(self.used_mm, self.advance_mm)
 
 
-def _e_word(words: list[str]) -> float | None:
+def command_words(line: str) -> list[str]:
+    """Split a line into upper-case words, command first, without its number or checksum."""
+    code = line.split(";", 1)[0]
+    if not code or code.isspace():
+        return []
+    words = code.split("*", 1)[0].upper().split()
+    if words and words[0].startswith("N") and len(words) > 1:
+        words = words[1:]
+    return words
+
+
+def axis_word(words: list[str], axis: str) -> float | None:
+    """The value of one axis (or parameter) word of a command, None if absent or unreadable."""
     for word in words[1:]:
-        if word.startswith("E"):
+        if word.startswith(axis):
             try:
                 return float(word[1:])
             except ValueError:
@@ -73,8 +85,12 @@ def _e_word(words: list[str]) -> float | None:
     return None
 
 
+def _e_word(words: list[str]) -> float | None:
+    return axis_word(words, "E")
+
+
 def extruded_mm(lines: Iterable[str]) -> float:
-    """Return the net filament (mm) the given G-code lines extrude, never below zero."""
+    """Return the filament (mm) the given G-code lines draw from the spool."""
     counter = ExtrusionCounter()
     for line in lines:
         counter.feed(line)
@@ -82,6 +98,6 @@ def extruded_mm(lines: Iterable[str]) -> float:
 
 
 def extruded_mm_in_file(path: Path) -> float:
-    """Return the net filament (mm) a G-code file extrudes, reading it once, line by line."""
+    """Return the filament (mm) a G-code file draws, reading it once, line by line."""
     with Path(path).open(encoding="utf-8", errors="replace") as lines:
         return extruded_mm(lines)

@@ -27,6 +27,16 @@ def used(text: str) -> float:
     ("; G1 E100\nG1 X1 ; E50\nG28\nG1 E-0.8", 0.0),  # comments and moves without E; never < 0
     ("G1 Efoo\nG1 E3", 3.0),  # an unreadable E is skipped
     ("G92 E5\nG1 E7\nG92\nG1 E1", 3.0),  # a bare G92 zeroes E
+    # A retraction never undone gives back nothing already drawn from the spool.
+    ("M83\nG1 X1 E5\nG1 E-2", 5.0),
+    ("M82\nG1 X1 E5\nG1 E3\nG92 E0", 5.0),
+    ("M82\nG1 X1 E5\nG1 E3\nG1 X2 E4\nG1 X3 E6", 6.0),  # partly undone, then more
+    # CuraEngine: a primed blob, a reset, a retraction, a reset while retracted.
+    ("M82\nG92 E0\nG1 F200 E3\nG92 E0\nG1 F1500 E-6.5\nG1 F1500 E0\nG1 X2 E10\n"
+     "G1 E3.5\nG92 E0\nG1 E6.5\nG1 X3 E8", 14.5),
+    # PrusaSlicer in relative mode: retract and wipe, then the end G-code pulls back.
+    ("M83\nG1 E-0.8 F2100\nG1 E0.8\nG1 X5 E4.2\nG1 E-0.4\nG1 X4 E-0.4\nG1 E-5", 4.2),
+    ("M83\nG1 E-1\nG1 E-1\nG1 E0.5", 0.0),  # a printer that only ever retracts draws none
 ])
 def test_extrusion_is_summed_the_way_the_firmware_counts_it(program, mm):
     assert used(program) == pytest.approx(mm)
@@ -42,6 +52,20 @@ def test_the_same_moves_in_absolute_and_relative_mode_agree(steps):
         absolute_lines.append(f"G1 X1 E{position:.4f}")
     # extruded_mm rounds to 0.01 mm: the two sums may round to neighbours.
     assert used(relative) == pytest.approx(used("\n".join(absolute_lines)), abs=0.0101)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=-5, max_value=5, allow_nan=False), max_size=40))
+def test_the_filament_drawn_never_falls_and_is_the_furthest_net_advance(steps):
+    counter, furthest, drawn = ExtrusionCounter(), 0.0, []
+    counter.feed("M83")
+    for step in steps:
+        counter.feed(f"G1 E{step:.4f}")
+        drawn.append(counter.used_mm)
+        furthest = max(furthest, counter.advance_mm)
+    assert drawn == sorted(drawn)
+    assert counter.used_mm == pytest.approx(furthest)
+    assert counter.advance_mm == pytest.approx(sum(round(step, 4) for step in steps), abs=1e-6)
 
 
 def test_the_counter_reports_what_has_been_fed_so_far():
