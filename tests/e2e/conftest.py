@@ -35,6 +35,8 @@ class Stack:
     base_url: str
     data: Path
     log: Path
+    broker_port: int
+    topic_prefix: str
 
     @property
     def admin_password(self) -> str:
@@ -49,11 +51,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One real stack per test module: broker, worker, scheduler, web and a simulated printer."""
     root = tmp_path_factory.mktemp("stack")
     ports = {"broker": free_port(), "web": free_port()}
+    prefix = unique_prefix()
     env = {**os.environ, "PRINTFLEET_DATA_DIR": str(root / "data"),
            "PRINTFLEET_BROKER__PORT": str(ports["broker"]),
            "PRINTFLEET_WEB__PORT": str(ports["web"]),
-           "PRINTFLEET_BROKER__TOPIC_PREFIX": unique_prefix()}
-    running = Stack(f"http://127.0.0.1:{ports['web']}", root / "data", root / "printfleet-up.log")
+           "PRINTFLEET_BROKER__TOPIC_PREFIX": prefix}
+    running = Stack(f"http://127.0.0.1:{ports['web']}", root / "data", root / "printfleet-up.log",
+                    ports["broker"], prefix)
     # A file, not a pipe: nobody reads the output while the tests run, and a full
     # pipe would stall the stack.
     with running.log.open("wb") as log:
