@@ -1,0 +1,2 @@
+-- Placeholder: number reserved for organisations (another branch); drop on merge.
+SELECT 1;
