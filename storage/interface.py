@@ -19,6 +19,9 @@ from .charts import Flavour, TemperatureChart
 from .downtime import DowntimeInterval
 from .files import FileEntry
 from .jobs import JobRecord
+from .notification_outbox import NotificationOutboxStore
+from .notifications import NotificationSettingsStore
+from .password_resets import PasswordResetStore
 from .retention import RetentionPolicy
 
 
@@ -183,7 +186,7 @@ class IngestStore(Protocol):
         ...
 
 
-class SyncStore(Protocol):
+class SyncStore(NotificationSettingsStore, NotificationOutboxStore, PasswordResetStore, Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
