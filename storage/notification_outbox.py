@@ -26,8 +26,8 @@ _STARTER = ("(SELECT c.user_id FROM device_commands c WHERE c.device_id = {e}.de
 class ObservedEvent:
     """Something that happened to a printer that may be worth telling people about."""
 
-    kind: str  # finished | failed | offline
-    device_id: str
+    kind: str  # finished | failed | offline | test
+    device_id: str  # "" for a test
     device_name: str
     job_id: str
     file_name: str
@@ -145,7 +145,7 @@ class NotificationOutboxQueries(SharedQueries):
                 "job_id, file_name, reason, occurred_at, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_key) DO NOTHING "
                 "RETURNING id",
-                (event.event_key, event.kind, event.device_id, event.device_name, event.job_id,
+                (event.event_key, event.kind, event.device_id or None, event.device_name, event.job_id,
                  event.file_name, event.reason, event.occurred_at, now))
             if not rows:
                 return False
