@@ -19,7 +19,9 @@ from .csrf import init_csrf
 from .errors import init_errors
 from .files import MULTIPART_OVERHEAD_BYTES
 from .files import bp as files_bp
+from .notifications import bp as notifications_bp
 from .pairing import bp as pairing_bp
+from .password_reset import init_password_reset
 from .presenters import TEMPLATE_FILTERS
 from .printers import bp as printers_bp
 from .security import init_security
@@ -63,4 +65,6 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(printers_bp)
     app.register_blueprint(pairing_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(notifications_bp)
+    init_password_reset(app)
     return app
