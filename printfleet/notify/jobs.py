@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from apscheduler.schedulers.base import BaseScheduler
 
 from printfleet.settings import Settings
@@ -11,8 +9,6 @@ from storage import SyncStore
 
 from .dispatch import Dispatcher
 from .scan import scan
-
-logger = logging.getLogger(__name__)
 
 
 def add_notification_jobs(scheduler: BaseScheduler, settings: Settings, store: SyncStore) -> None:

@@ -98,3 +98,7 @@ CREATE TABLE notification_scans (
     name TEXT PRIMARY KEY,
     scanned_until REAL NOT NULL
 );
+
+-- The scan reads job ends and presence changes by when they were received.
+CREATE INDEX job_events_received ON job_events(received_at);
+CREATE INDEX presence_events_received ON presence_events(received_at);
