@@ -1,4 +1,4 @@
-"""The one scheduler process: the presence watchdog and time-series retention.
+"""The one scheduler process: the presence watchdog, retention and notifications.
 
 It runs in exactly one process (never inside web workers), so a job never
 runs twice at once. APScheduler 3.x: 4.x is still pre-release.
@@ -14,6 +14,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from storage import SyncStore, retention_policy
 from storage.retention import RetentionPolicy
 
+from .notify.jobs import add_notification_jobs
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -53,4 +54,5 @@ def build_scheduler(settings: Settings, store: SyncStore) -> BlockingScheduler:
     scheduler.add_job(apply_retention, "interval", hours=1, args=(store, retention_policy(settings)),
                       id="time_series_retention", name="time-series retention",
                       misfire_grace_time=3600)
+    add_notification_jobs(scheduler, settings, store)
     return scheduler

@@ -121,6 +121,64 @@ class PresenceSettings(_Section):
     check_interval_s: Positive = 1.0
 
 
+# Empty, or the name of an environment variable (never PRINTFLEET_*).
+OptionalEnvVarName = Annotated[
+    str, msgspec.Meta(pattern=r"^$|^(?!PRINTFLEET_)[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class MailSettings(_Section):
+    # The SMTP server mail goes out through. Empty: no mail is sent (password
+    # reset and email notifications are logged as undeliverable).
+    host: str = ""
+    port: Port = 587
+    # "starttls" (upgrade a plain connection), "ssl" (TLS from the start) or
+    # "none" (local relays only: no credentials are sent without TLS).
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    # Secret by reference: a file holding the SMTP password, or the name of
+    # an environment variable holding it (at most one of the two).
+    password_file: str = ""
+    password_env: OptionalEnvVarName = ""
+    from_address: str = "printfleet@localhost"
+    timeout_s: Positive = 10.0
+    # Where links in mail point (the web UI as users reach it). Empty:
+    # http://<web.host>:<web.port>. Never taken from a request's Host header.
+    link_base_url: str = ""
+
+    def __post_init__(self) -> None:
+        if self.password_file and self.password_env:
+            raise ValueError("set password_file or password_env, not both")
+        if self.username and self.security == "none":
+            raise ValueError("an SMTP username needs security = \"starttls\" or \"ssl\"")
+
+
+class NotificationsSettings(_Section):
+    # How often the scheduler looks for ended jobs and printers gone offline.
+    scan_interval_s: Positive = 5.0
+    # Events received this long before the last scan are looked at again, for
+    # batches that committed late; the outbox keeps each event once.
+    scan_overlap_s: Positive = 300.0
+    # How often the scheduler sends what is due.
+    dispatch_interval_s: Positive = 2.0
+    # Attempts per delivery; the wait doubles after each failure.
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=20)] = 6
+    first_retry_s: Positive = 30.0
+    webhook_timeout_s: Positive = 10.0
+    # Webhooks to loopback, private and link-local addresses are refused
+    # unless this is true (a self-hosted receiver on the same network).
+    webhook_allow_private: bool = False
+    # "log": SMS are written to the scheduler's log (development).
+    sms_provider: Literal["log"] = "log"
+
+
+class PasswordResetSettings(_Section):
+    # How long an emailed reset link works.
+    link_lifetime_s: Positive = 3600.0
+    # Requests allowed per hour for one email address and from one IP.
+    max_per_email_per_hour: PositiveInt = 3
+    max_per_ip_per_hour: PositiveInt = 10
+
+
 class Settings(_Section):
     data_dir: str = "./data"
     broker: BrokerSettings = msgspec.field(default_factory=BrokerSettings)
@@ -130,6 +188,9 @@ class Settings(_Section):
     web: WebSettings = msgspec.field(default_factory=WebSettings)
     presence: PresenceSettings = msgspec.field(default_factory=PresenceSettings)
     files: FilesSettings = msgspec.field(default_factory=FilesSettings)
+    mail: MailSettings = msgspec.field(default_factory=MailSettings)
+    notifications: NotificationsSettings = msgspec.field(default_factory=NotificationsSettings)
+    password_reset: PasswordResetSettings = msgspec.field(default_factory=PasswordResetSettings)
 
     @property
     def data_path(self) -> Path:
@@ -158,6 +219,12 @@ class Settings(_Section):
     def web_secret_key_path(self) -> Path:
         configured = self.web.secret_key_file
         return Path(configured) if configured else self.secrets_dir / "web_secret_key"
+
+
+    @property
+    def link_base_url(self) -> str:
+        configured = self.mail.link_base_url.rstrip("/")
+        return configured or f"http://{self.web.host}:{self.web.port}"
 
 
 def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:

@@ -21,6 +21,9 @@ from .devices import DeviceEditStore
 from .downtime import DowntimeInterval
 from .files import FileEntry
 from .jobs import JobRecord
+from .notification_outbox import NotificationOutboxStore
+from .notifications import NotificationSettingsStore
+from .password_resets import PasswordResetStore
 from .retention import RetentionPolicy
 
 
@@ -185,7 +188,8 @@ class IngestStore(Protocol):
         ...
 
 
-class SyncStore(ApiTokenStore, DeviceEditStore, Protocol):
+class SyncStore(ApiTokenStore, DeviceEditStore, NotificationSettingsStore,
+                NotificationOutboxStore, PasswordResetStore, Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

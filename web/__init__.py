@@ -20,8 +20,10 @@ from .csrf import init_csrf
 from .errors import init_errors
 from .files import MULTIPART_OVERHEAD_BYTES
 from .files import bp as files_bp
+from .notifications import bp as notifications_bp
 from .openapi import bp as openapi_bp
 from .pairing import bp as pairing_bp
+from .password_reset import init_password_reset
 from .presenters import TEMPLATE_FILTERS
 from .printer_settings import bp as printer_settings_bp
 from .printers import bp as printers_bp
@@ -71,4 +73,6 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(printer_settings_bp)
     app.register_blueprint(openapi_bp)
+    app.register_blueprint(notifications_bp)
+    init_password_reset(app)
     return app

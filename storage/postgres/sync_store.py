@@ -19,6 +19,9 @@ from ..derived import DerivedReads
 from ..devices import DeviceEditQueries
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
+from ..notification_outbox import NotificationOutboxQueries
+from ..notifications import NotificationSettingsQueries
+from ..password_resets import PasswordResetQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner
@@ -74,7 +77,9 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
 
 
 class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                        ApiTokenQueries, DeviceEditQueries, DerivedReads):
+                        ApiTokenQueries, DeviceEditQueries,
+                        NotificationSettingsQueries,
+                        NotificationOutboxQueries, PasswordResetQueries, DerivedReads):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,

@@ -19,6 +19,9 @@ from ..devices import DeviceEditQueries
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
+from ..notification_outbox import NotificationOutboxQueries
+from ..notifications import NotificationSettingsQueries
+from ..password_resets import PasswordResetQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner
@@ -41,7 +44,9 @@ FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
 
 
 class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                      ApiTokenQueries, DeviceEditQueries, DerivedReads):
+                      ApiTokenQueries, DeviceEditQueries,
+                      NotificationSettingsQueries,
+                      NotificationOutboxQueries, PasswordResetQueries, DerivedReads):
     """One connection per thread, so a threaded web server can share the store."""
 
     def __init__(self, path: Path) -> None:

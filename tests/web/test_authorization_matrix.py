@@ -26,8 +26,9 @@ from .flask_client import sign_in
 _PARAM = re.compile(r"<(?:[a-z]+(?:\([^)]*\))?:)?(\w+)>")
 # Ids that mean nothing about ownership (a thumbnail's position in its file).
 _NEUTRAL = {"index": "0"}
-# Routes that take an id but belong to devices or the public, not to users.
-_NOT_USER_ROUTES = {"static"}
+# Routes that take an id but belong to devices or the public, not to users
+# (a password-reset link's token is its own secret; tests/web/test_password_reset.py).
+_NOT_USER_ROUTES = {"static", "password_reset.reset"}
 _ONE_PIXEL_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 
@@ -79,6 +80,10 @@ def _token(world: World) -> str:
     return str(world.store.create_api_token(world.alice_id, "x", "h-alice", "pf_a", 0.0).id)
 
 
+def _webhook(world: World) -> str:
+    return str(world.store.add_webhook(world.alice_id, "https://example.org/hook", "s", 0.0).id)
+
+
 # Route parameter name -> how to make Alice's thing and return its id.
 OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "entry_id": _file,
@@ -86,6 +91,7 @@ OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "device_id": _printer,
     "session_id": _session,
     "token_id": _token,
+    "webhook_id": _webhook,
 }
 
 

@@ -1,0 +1,1 @@
+"""Notifications and mail: the scan that fills the outbox, the dispatcher and its channels."""
