@@ -13,6 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ..actions import ActionQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
 from ..files import FileQueries
@@ -71,7 +72,7 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
     ORDER BY device_id FOR UPDATE"""
 
 
-class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
+class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries, ActionQueries,
                         DerivedReads):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 

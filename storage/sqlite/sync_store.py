@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..actions import ActionQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
 from ..files import FileQueries
@@ -38,7 +39,7 @@ _PRINTERS = """SELECT d.device_id, d.name, COALESCE(s.presence, 'offline') AS pr
 FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
 
 
-class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
+class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries, ActionQueries,
                       DerivedReads):
     """One connection per thread, so a threaded web server can share the store."""
 
