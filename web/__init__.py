@@ -12,6 +12,7 @@ from printfleet.settings import Settings
 from storage import SyncStore, open_sync_store
 
 from .account import bp as account_bp
+from .actions import bp as actions_bp
 from .activity import init_activity
 from .auth import init_auth
 from .context import EXTENSION_KEY, WebState
@@ -63,4 +64,5 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(printers_bp)
     app.register_blueprint(pairing_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(actions_bp)
     return app
