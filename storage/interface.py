@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from printfleet_protocol import Family
 
+from .actions import ActionStore
 from .api_tokens import ApiTokenStore
 from .charts import Flavour, TemperatureChart
 from .devices import DeviceEditStore
@@ -189,7 +190,7 @@ class IngestStore(Protocol):
 
 
 class SyncStore(ApiTokenStore, DeviceEditStore, NotificationSettingsStore,
-                NotificationOutboxStore, PasswordResetStore, Protocol):
+                NotificationOutboxStore, PasswordResetStore, ActionStore, Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

@@ -12,6 +12,7 @@ from printfleet.settings import Settings
 from storage import SyncStore, open_sync_store
 
 from .account import bp as account_bp
+from .actions import bp as actions_bp
 from .activity import init_activity
 from .api_tokens import bp as api_tokens_bp
 from .auth import init_auth
@@ -75,4 +76,5 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(openapi_bp)
     app.register_blueprint(notifications_bp)
     init_password_reset(app)
+    app.register_blueprint(actions_bp)
     return app

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from storage import EmailTaken
 
+from .actions import record_action, record_profile_update
 from .auth import sign_out_here
 from .context import store
 from .sessions import is_live
@@ -43,6 +44,7 @@ def profile() -> ResponseReturnValue:
         return render_template("account_profile.html", form=form, saved=False,
                                errors=["Another account uses this email."]), 409
     logger.info("user %d corrected their profile", current_user.id)
+    record_profile_update(current_user, form)
     return render_template("account_profile.html", form=form, errors=[], saved=True)
 
 
@@ -70,6 +72,7 @@ def end_session(session_id: int) -> ResponseReturnValue:
     if not store().end_web_session(session_id, current_user.id, time.time()):
         abort(404)
     logger.info("user %d ended session %d", current_user.id, session_id)
+    record_action("session.end", "session", session_id, f"Ended sign-in session #{session_id}")
     if session_id == current_user.session_id:
         sign_out_here()
         return redirect(url_for("auth.login"))

@@ -33,6 +33,7 @@ from printfleet_gcode import analyse_file
 from storage.file_contents import FileContents, UploadTooLarge
 from storage.files import FileEntry, FileStoreError
 
+from .actions import record_entry_action
 from .context import store, web_state
 
 logger = logging.getLogger(__name__)
@@ -77,10 +78,11 @@ def create_folder() -> ResponseReturnValue:
     """Make a folder in the given one."""
     parent_id = _folder_field("parent_id")
     try:
-        store().create_folder(current_user.id, parent_id, request.form.get("name", ""),
-                              time.time())
+        folder = store().create_folder(current_user.id, parent_id,
+                                       request.form.get("name", ""), time.time())
     except FileStoreError as error:
         abort(400, description=str(error))
+    record_entry_action("create", folder)
     return redirect(_folder_url(parent_id))
 
 
@@ -117,6 +119,7 @@ def upload() -> ResponseReturnValue:
         return _refuse(400, str(error))
     logger.info("user %d uploaded %r (%d bytes) as file %d", current_user.id, name, size,
                 entry.id)
+    record_entry_action("upload", entry)
     target = url_for("files.detail", entry_id=entry.id)
     if _wants_json():
         return jsonify(id=entry.id, url=target), 201
@@ -172,6 +175,7 @@ def rename(entry_id: int) -> ResponseReturnValue:
         store().rename_entry(current_user.id, entry.id, request.form.get("name", ""))
     except FileStoreError as error:
         abort(400, description=str(error))
+    record_entry_action("rename", entry, new_name=request.form.get("name", ""))
     return redirect(_folder_url(entry.parent_id))
 
 
@@ -185,6 +189,7 @@ def move(entry_id: int) -> ResponseReturnValue:
         store().move_entry(current_user.id, entry.id, target)
     except FileStoreError as error:
         abort(400, description=str(error))
+    record_entry_action("move", entry, to_folder=target)
     return redirect(_folder_url(target))
 
 
@@ -194,6 +199,7 @@ def delete(entry_id: int) -> ResponseReturnValue:
     """Move a file or folder to the trash; the folder page offers to undo it."""
     entry = _owned(entry_id)
     store().trash_entry(current_user.id, entry.id, time.time())
+    record_entry_action("delete", entry)
     return redirect(_folder_url(entry.parent_id, trashed=entry.id))
 
 
@@ -205,6 +211,7 @@ def restore(entry_id: int) -> ResponseReturnValue:
     if entry is None or entry.deleted_at is None:
         abort(404)
     store().restore_entry(current_user.id, entry.id)
+    record_entry_action("restore", entry)
     restored = store().file_entry(current_user.id, entry.id)
     return redirect(_folder_url(restored.parent_id if restored else None))
 

@@ -14,6 +14,7 @@ from broker_config.credentials import read_or_create_secret
 from printfleet.pairing import BrokerAddress, PairingError, PairingService
 from printfleet.provisioning import DeviceProvisioner
 
+from .actions import record_action
 from .context import store, web_state
 from .csrf import csrf_exempt
 
@@ -109,6 +110,8 @@ def claim() -> tuple[Response, int]:
     except PairingError as error:
         return _error(error)
     logger.info("user %s claimed device %s", current_user.id, pending.device_id)
+    record_action("printer.add", "printer", pending.device_id,
+                  f"Added printer “{name or pending.hostname}” ({pending.device_id})")
     return jsonify({"device_id": pending.device_id, "name": name or pending.hostname}), 201
 
 

@@ -11,8 +11,10 @@ from flask_login import current_user, login_required
 from storage.devices import MAX_PRINTER_NAME_LENGTH
 
 from .access import Need, printer_or_404
+from .actions import record_action
 from .context import store
 from .pairing import device_provisioner
+from .undo import printer_name_payload
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ def rename(device_id: str) -> ResponseReturnValue:
         return render_template("printer_settings.html", printer=printer, error=error,
                                saved=False), 400
     store().rename_device(device_id, name)
+    record_action("printer.rename", "printer", device_id,
+                  f"Renamed printer “{printer.name}” to “{name}”",
+                  undo=printer_name_payload(device_id, printer.name))
     logger.info("user %d renamed printer %s", current_user.id, device_id)
     return render_template("printer_settings.html", printer=printer_or_404(device_id, Need.MANAGE),
                            error=None, saved=True)
@@ -53,5 +58,7 @@ def remove(device_id: str) -> ResponseReturnValue:
         return render_template("printer_settings.html", printer=printer, error=error,
                                saved=False), 400
     device_provisioner().revoke(device_id)
+    # Not undoable: the agent must be paired again with a new code.
+    record_action("printer.remove", "printer", device_id, f"Removed printer “{printer.name}”")
     logger.info("user %d removed printer %s", current_user.id, device_id)
     return redirect(url_for("printers.page"))

@@ -13,6 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ..actions import ActionQueries
 from ..api_tokens import ApiTokenQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
@@ -77,9 +78,9 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
 
 
 class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                        ApiTokenQueries, DeviceEditQueries,
-                        NotificationSettingsQueries,
-                        NotificationOutboxQueries, PasswordResetQueries, DerivedReads):
+                        ApiTokenQueries, DeviceEditQueries, NotificationSettingsQueries,
+                        NotificationOutboxQueries, PasswordResetQueries, ActionQueries,
+                        DerivedReads):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..actions import ActionQueries
 from ..api_tokens import ApiTokenQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
@@ -44,9 +45,9 @@ FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
 
 
 class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                      ApiTokenQueries, DeviceEditQueries,
-                      NotificationSettingsQueries,
-                      NotificationOutboxQueries, PasswordResetQueries, DerivedReads):
+                      ApiTokenQueries, DeviceEditQueries, NotificationSettingsQueries,
+                      NotificationOutboxQueries, PasswordResetQueries, ActionQueries,
+                      DerivedReads):
     """One connection per thread, so a threaded web server can share the store."""
 
     def __init__(self, path: Path) -> None:

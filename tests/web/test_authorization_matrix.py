@@ -84,6 +84,18 @@ def _webhook(world: World) -> str:
     return str(world.store.add_webhook(world.alice_id, "https://example.org/hook", "s", 0.0).id)
 
 
+def _action(world: World) -> str:
+    from storage.actions import ActionDraft
+
+    folder = world.store.create_folder(world.alice_id, None, "undoable", 0.0)
+    world.store.trash_entry(world.alice_id, folder.id, 1.0)
+    return str(world.store.record_action(ActionDraft(
+        at=1.0, user_id=world.alice_id, org_id=None, ip="127.0.0.1", country=None,
+        region=None, city=None, kind="folder.delete", target_type="folder",
+        target_id=str(folder.id), summary="Deleted folder",
+        undo={"op": "restore_entry", "entry_id": folder.id})).id)
+
+
 # Route parameter name -> how to make Alice's thing and return its id.
 OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "entry_id": _file,
@@ -92,6 +104,7 @@ OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "session_id": _session,
     "token_id": _token,
     "webhook_id": _webhook,
+    "action_id": _action,
 }
 
 

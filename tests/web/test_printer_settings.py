@@ -35,3 +35,23 @@ def test_removal_needs_the_name_typed_then_revokes_the_credentials(app, users, s
     password_file = BrokerPaths.in_data_dir(settings.data_path).password_file.read_text()
     assert "p-1:" not in password_file
     assert client.get(page).status_code == 404
+
+
+def test_a_rename_is_logged_and_undone_from_the_action_log(app, users, store):
+    store.add_device("p-1", "Old name", users[ALICE[0]], "$7$h")
+    client = app.test_client()
+    sign_in(client, *ALICE)
+    form_post(client, "/printers/p-1/settings", "/printers/p-1/rename", {"name": "New name"})
+    (action,) = [a for a in store.actions_for_user(users[ALICE[0]]) if a.kind == "printer.rename"]
+    undone = form_post(client, "/account/actions", f"/account/actions/{action.id}/undo", {})
+    assert undone.status_code in (200, 302), text(undone)
+    assert store.printer_for_user(users[ALICE[0]], "p-1").name == "Old name"
+
+
+def test_a_removal_is_logged(app, users, store):
+    store.add_device("p-1", "Garage", users[ALICE[0]], "$7$h")
+    client = app.test_client()
+    sign_in(client, *ALICE)
+    form_post(client, "/printers/p-1/settings", "/printers/p-1/remove", {"confirm_name": "Garage"})
+    kinds = [a.kind for a in store.actions_for_user(users[ALICE[0]])]
+    assert "printer.remove" in kinds

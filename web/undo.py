@@ -1,0 +1,146 @@
+"""The inverse of each undoable action, and the undo payloads that name them.
+
+A payload is the JSON kept with an action in the log: {"op": ..., ...}.
+Each inverse runs scoped to the user, like the action it reverses, and
+either changes things back or raises UndoRefused saying why it changed
+nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from storage import EmailTaken, SyncStore
+from storage.files import FileEntry, FileStoreError
+
+logger = logging.getLogger(__name__)
+
+PROFILE_FIELDS = {"email": "email", "first_name": "first name", "last_name": "last name"}
+
+
+class UndoRefused(Exception):
+    """An undo that changed nothing; the message says why, for the user."""
+
+
+def restore_payload(entry: FileEntry) -> dict[str, Any]:
+    return {"op": "restore_entry", "entry_id": entry.id}
+
+
+def trash_payload(entry: FileEntry) -> dict[str, Any]:
+    return {"op": "trash_entry", "entry_id": entry.id}
+
+
+def rename_payload(entry: FileEntry) -> dict[str, Any]:
+    """Give the entry back the name it has now."""
+    return {"op": "rename_entry", "entry_id": entry.id, "name": entry.name}
+
+
+def move_payload(entry: FileEntry) -> dict[str, Any]:
+    """Put the entry back in the folder it is in now."""
+    return {"op": "move_entry", "entry_id": entry.id, "parent_id": entry.parent_id}
+
+
+def profile_payload(old_values: dict[str, str]) -> dict[str, Any]:
+    """Set these profile fields back to these values."""
+    return {"op": "profile", "fields": old_values}
+
+
+def perform_undo(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -> str:
+    """Reverse one action; return what was done, or raise UndoRefused."""
+    inverse = _INVERSES.get(str(payload.get("op")))
+    if inverse is None:
+        logger.error("user %d: no inverse for undo payload %r", user_id, payload)
+        raise UndoRefused("This action cannot be undone.")
+    return inverse(store, user_id, payload, now)
+
+
+def _entry(store: SyncStore, user_id: int, payload: dict[str, Any]) -> FileEntry:
+    entry = store.file_entry(user_id, int(payload["entry_id"]), include_trashed=True)
+    if entry is None:
+        raise UndoRefused("It no longer exists; nothing changed.")
+    return entry
+
+
+def _live_entry(store: SyncStore, user_id: int, payload: dict[str, Any]) -> FileEntry:
+    entry = _entry(store, user_id, payload)
+    if entry.deleted_at is not None:
+        raise UndoRefused(f"{_label(entry)} is in the trash; restore it first. Nothing changed.")
+    return entry
+
+
+def _restore(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -> str:
+    entry = _entry(store, user_id, payload)
+    if entry.deleted_at is None or not store.restore_entry(user_id, entry.id):
+        raise UndoRefused(f"{_label(entry)} is not in the trash any more; nothing changed.")
+    return f"restored {_label(entry)}"
+
+
+def _trash(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -> str:
+    entry = _entry(store, user_id, payload)
+    if entry.deleted_at is not None or not store.trash_entry(user_id, entry.id, now):
+        raise UndoRefused(f"{_label(entry)} is in the trash already; nothing changed.")
+    return f"moved {_label(entry)} to the trash"
+
+
+def _rename(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -> str:
+    entry = _live_entry(store, user_id, payload)
+    try:
+        store.rename_entry(user_id, entry.id, str(payload["name"]))
+    except FileStoreError as error:
+        raise UndoRefused(f"{error}; nothing changed.") from error
+    return f"renamed {_label(entry)} back to “{payload['name']}”"
+
+
+def _move(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -> str:
+    entry = _live_entry(store, user_id, payload)
+    parent_id = payload.get("parent_id")
+    try:
+        store.move_entry(user_id, entry.id, None if parent_id is None else int(parent_id))
+    except FileStoreError as error:
+        # Its old folder was trashed or deleted since.
+        raise UndoRefused(f"The folder {_label(entry)} was in is gone or in the trash; "
+                          "nothing changed.") from error
+    return f"moved {_label(entry)} back"
+
+
+def _profile(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -> str:
+    user = store.user_by_id(user_id)
+    if user is None:
+        raise UndoRefused("Your account is gone; nothing changed.")
+    current = {"email": user.email, "first_name": user.first_name, "last_name": user.last_name}
+    old = {key: str(value) for key, value in payload["fields"].items() if key in PROFILE_FIELDS}
+    try:
+        store.update_user_profile(user_id, **(current | old))
+    except EmailTaken as error:
+        raise UndoRefused(f"Another account uses {old.get('email')} now; "
+                          "nothing changed.") from error
+    return "set your " + ", ".join(PROFILE_FIELDS[key] for key in old) + " back"
+
+
+def printer_name_payload(device_id: str, old_name: str) -> dict[str, Any]:
+    """Undo payload for renaming a printer: its old name."""
+    return {"op": "rename_printer", "device_id": device_id, "name": old_name}
+
+
+def _rename_printer(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -> str:
+    device_id, old_name = str(payload["device_id"]), str(payload["name"])
+    if store.printer_for_user(user_id, device_id) is None:
+        raise UndoRefused("That printer has been removed; nothing changed.")
+    store.rename_device(device_id, old_name)
+    return f"named the printer “{old_name}” again"
+
+
+def _label(entry: FileEntry) -> str:
+    return f"{entry.kind} “{entry.name}”"
+
+
+_INVERSES: dict[str, Callable[[SyncStore, int, dict[str, Any], float], str]] = {
+    "restore_entry": _restore,
+    "trash_entry": _trash,
+    "rename_entry": _rename,
+    "move_entry": _move,
+    "profile": _profile,
+    "rename_printer": _rename_printer,
+}
