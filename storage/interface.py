@@ -19,6 +19,7 @@ from .charts import Flavour, TemperatureChart
 from .downtime import DowntimeInterval
 from .files import FileEntry
 from .jobs import JobRecord
+from .orgs import OrgStore
 from .retention import RetentionPolicy
 
 
@@ -113,6 +114,8 @@ class PrinterRow:
     job_file_name: str | None
     job_status: str | None
     telemetry_ts: float | None
+    org_id: int | None = None  # set when an organisation owns the printer
+    role: str | None = None  # the reading user's: owner (their own printer) or their org role
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +186,7 @@ class IngestStore(Protocol):
         ...
 
 
-class SyncStore(Protocol):
+class SyncStore(OrgStore, Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
