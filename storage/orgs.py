@@ -118,6 +118,10 @@ class OrgStore(Protocol):
         """Add an organisation whose first owner is its creator."""
         ...
 
+    def organisation(self, org_id: int) -> Organisation | None:
+        """An organisation, whoever asks: callers decide who may see it."""
+        ...
+
     def membership(self, user_id: int, org_id: int) -> OrgMembership | None:
         """The organisation with the user's role; None if the user is not a member."""
         ...
@@ -174,6 +178,10 @@ class OrgQueries(SharedQueries):
             tx.run("INSERT INTO org_members (org_id, user_id, role, joined_at) "
                    "VALUES (?, ?, 'owner', ?)", (org.id, creator_user_id, now))
         return org
+
+    def organisation(self, org_id: int) -> Organisation | None:
+        rows = self._run(f"SELECT {_ORG_COLUMNS} FROM organisations WHERE id = ?", (org_id,))
+        return _organisation(rows[0]) if rows else None
 
     def membership(self, user_id: int, org_id: int) -> OrgMembership | None:
         rows = self._run(f"SELECT {_prefixed('o', _ORG_COLUMNS)}, m.role FROM organisations o "

@@ -12,7 +12,7 @@ PROFILE = OrgProfile(name="Acme Prints", email="billing@acme.example", country="
                      timezone="Europe/Copenhagen", address="Vej 1\n1000 København",
                      billing_address="Postboks 2", phone="+45 12 34 56 78",
                      attention="Ada Lovelace", vat_number="DK12345678",
-                     ean_number="5790000000001")
+                     ean_number="5790000000005")
 
 
 def _users(sync, *names):
@@ -38,6 +38,7 @@ def test_the_creator_owns_the_organisation_and_its_profile_round_trips(stores):
     assert membership is not None and membership.role == "owner"
     assert membership.org == org and org.profile == PROFILE and org.created_at == 5.0
     assert sync.membership(bob, org.id) is None
+    assert sync.organisation(org.id) == org and sync.organisation(org.id + 1000) is None
     assert [m.org.id for m in sync.organisations_for_user(alice)] == [org.id]
     assert sync.organisations_for_user(bob) == []
 
