@@ -19,6 +19,8 @@ from .csrf import init_csrf
 from .errors import init_errors
 from .files import MULTIPART_OVERHEAD_BYTES
 from .files import bp as files_bp
+from .org_invitations import bp as org_invitations_bp
+from .orgs import bp as orgs_bp
 from .pairing import bp as pairing_bp
 from .presenters import TEMPLATE_FILTERS
 from .printers import bp as printers_bp
@@ -63,4 +65,6 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(printers_bp)
     app.register_blueprint(pairing_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(orgs_bp)
+    app.register_blueprint(org_invitations_bp)
     return app
