@@ -24,6 +24,7 @@ from .files import FileEntry
 from .jobs import JobRecord
 from .notification_outbox import NotificationOutboxStore
 from .notifications import NotificationSettingsStore
+from .orgs import OrgStore
 from .password_resets import PasswordResetStore
 from .retention import RetentionPolicy
 
@@ -119,6 +120,8 @@ class PrinterRow:
     job_file_name: str | None
     job_status: str | None
     telemetry_ts: float | None
+    org_id: int | None = None  # set when an organisation owns the printer
+    role: str | None = None  # the reading user's: owner (their own printer) or their org role
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +192,16 @@ class IngestStore(Protocol):
         ...
 
 
-class SyncStore(ApiTokenStore, DeviceEditStore, NotificationSettingsStore,
-                NotificationOutboxStore, PasswordResetStore, ActionStore, Protocol):
+class SyncStore(
+    ApiTokenStore,
+    DeviceEditStore,
+    NotificationSettingsStore,
+    NotificationOutboxStore,
+    PasswordResetStore,
+    ActionStore,
+    OrgStore,
+    Protocol,
+):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

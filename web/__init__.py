@@ -23,6 +23,8 @@ from .files import MULTIPART_OVERHEAD_BYTES
 from .files import bp as files_bp
 from .notifications import bp as notifications_bp
 from .openapi import bp as openapi_bp
+from .org_invitations import bp as org_invitations_bp
+from .orgs import bp as orgs_bp
 from .pairing import bp as pairing_bp
 from .password_reset import init_password_reset
 from .presenters import TEMPLATE_FILTERS
@@ -77,4 +79,6 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(notifications_bp)
     init_password_reset(app)
     app.register_blueprint(actions_bp)
+    app.register_blueprint(orgs_bp)
+    app.register_blueprint(org_invitations_bp)
     return app

@@ -22,6 +22,7 @@ from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..notification_outbox import NotificationOutboxQueries
 from ..notifications import NotificationSettingsQueries
+from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
 from ..password_resets import PasswordResetQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
@@ -56,18 +57,23 @@ logger = logging.getLogger(__name__)
 # COLLATE "C" wherever order is visible: byte order, as SQLite sorts text.
 _PRINTERS = """SELECT d.device_id, d.name, COALESCE(s.presence, 'offline') AS presence,
     s.last_seen_at, s.printer_state, s.heaters_json, s.progress_pct, s.time_left_s,
-    s.job_file_name, s.job_status, s.telemetry_ts
-    FROM devices d LEFT JOIN device_state s USING (device_id)
+    s.job_file_name, s.job_status, s.telemetry_ts, d.owner_org_id AS org_id, {role} AS role
+    FROM devices d LEFT JOIN device_state s USING (device_id) {join}
     WHERE d.revoked_at IS NULL {filter}
     ORDER BY d.name COLLATE "C", d.device_id COLLATE "C"
 """
 
 # What fleet_overview runs (`printfleet bench queries` runs it directly too).
-FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
+FLEET_OVERVIEW_SQL = _PRINTERS.format(role="NULL", join="", filter="")
+# A user's printers: their own and their organisations' (parameters: the user id twice).
+_SCOPE_JOIN, _SCOPE_FILTER = printer_scope("%s")
+_USER_PRINTERS = _PRINTERS.format(role=PRINTER_ROLE, join=_SCOPE_JOIN, filter=_SCOPE_FILTER)
+_USER_PRINTER = _PRINTERS.format(role=PRINTER_ROLE, join=_SCOPE_JOIN,
+                                 filter=_SCOPE_FILTER + " AND d.device_id = %s")
 
 _UPSERT_DEVICE = """INSERT INTO devices (device_id, owner_user_id, name, mqtt_password_hash,
     created_at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id) DO UPDATE SET
-    owner_user_id = excluded.owner_user_id, name = excluded.name,
+    owner_user_id = excluded.owner_user_id, owner_org_id = NULL, name = excluded.name,
     mqtt_password_hash = excluded.mqtt_password_hash, revoked_at = NULL"""
 
 # Locked in device_id order, the order ingest locks them in (no deadlock);
@@ -77,10 +83,20 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
     ORDER BY device_id FOR UPDATE"""
 
 
-class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                        ApiTokenQueries, DeviceEditQueries, NotificationSettingsQueries,
-                        NotificationOutboxQueries, PasswordResetQueries, ActionQueries,
-                        DerivedReads):
+class PostgresSyncStore(
+    PairingQueries,
+    CommandQueries,
+    WebSessionQueries,
+    FileQueries,
+    ApiTokenQueries,
+    DeviceEditQueries,
+    NotificationSettingsQueries,
+    NotificationOutboxQueries,
+    PasswordResetQueries,
+    ActionQueries,
+    OrgQueries,
+    DerivedReads,
+):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,
@@ -240,13 +256,11 @@ class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQ
 
     # Reads
     def printers_for_user(self, user_id: int) -> list[PrinterRow]:
-        rows = self._dicts(_PRINTERS.format(filter="AND d.owner_user_id = %s"), (user_id,))
+        rows = self._dicts(_USER_PRINTERS, (user_id, user_id))
         return [_printer_row(row) for row in rows]
 
     def printer_for_user(self, user_id: int, device_id: str) -> PrinterRow | None:
-        rows = self._dicts(
-            _PRINTERS.format(filter="AND d.owner_user_id = %s AND d.device_id = %s"),
-            (user_id, device_id))
+        rows = self._dicts(_USER_PRINTER, (user_id, user_id, device_id))
         return _printer_row(rows[0]) if rows else None
 
     def fleet_overview(self) -> list[PrinterRow]:

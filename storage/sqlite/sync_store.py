@@ -22,6 +22,7 @@ from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, U
 from ..migrations import migrations_for
 from ..notification_outbox import NotificationOutboxQueries
 from ..notifications import NotificationSettingsQueries
+from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
 from ..password_resets import PasswordResetQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
@@ -35,19 +36,34 @@ logger = logging.getLogger(__name__)
 
 _PRINTERS = """SELECT d.device_id, d.name, COALESCE(s.presence, 'offline') AS presence,
     s.last_seen_at, s.printer_state, s.heaters_json, s.progress_pct, s.time_left_s,
-    s.job_file_name, s.job_status, s.telemetry_ts
-    FROM devices d LEFT JOIN device_state s USING (device_id)
+    s.job_file_name, s.job_status, s.telemetry_ts, d.owner_org_id AS org_id, {role} AS role
+    FROM devices d LEFT JOIN device_state s USING (device_id) {join}
     WHERE d.revoked_at IS NULL {filter}
     ORDER BY d.name, d.device_id"""
 
 # What fleet_overview runs (`printfleet bench queries` runs it directly too).
-FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
+FLEET_OVERVIEW_SQL = _PRINTERS.format(role="NULL", join="", filter="")
+# A user's printers: their own and their organisations' (parameters: the user id twice).
+_SCOPE_JOIN, _SCOPE_FILTER = printer_scope("?")
+_USER_PRINTERS = _PRINTERS.format(role=PRINTER_ROLE, join=_SCOPE_JOIN, filter=_SCOPE_FILTER)
+_USER_PRINTER = _PRINTERS.format(role=PRINTER_ROLE, join=_SCOPE_JOIN,
+                                 filter=_SCOPE_FILTER + " AND d.device_id = ?")
 
 
-class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                      ApiTokenQueries, DeviceEditQueries, NotificationSettingsQueries,
-                      NotificationOutboxQueries, PasswordResetQueries, ActionQueries,
-                      DerivedReads):
+class SqliteSyncStore(
+    PairingQueries,
+    CommandQueries,
+    WebSessionQueries,
+    FileQueries,
+    ApiTokenQueries,
+    DeviceEditQueries,
+    NotificationSettingsQueries,
+    NotificationOutboxQueries,
+    PasswordResetQueries,
+    ActionQueries,
+    OrgQueries,
+    DerivedReads,
+):
     """One connection per thread, so a threaded web server can share the store."""
 
     def __init__(self, path: Path) -> None:
@@ -154,7 +170,7 @@ class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQue
             tx.execute(
                 "INSERT INTO devices (device_id, owner_user_id, name, mqtt_password_hash, "
                 "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET "
-                "owner_user_id = excluded.owner_user_id, name = excluded.name, "
+                "owner_user_id = excluded.owner_user_id, owner_org_id = NULL, name = excluded.name, "
                 "mqtt_password_hash = excluded.mqtt_password_hash, revoked_at = NULL",
                 (device_id, owner_user_id, name, mqtt_password_hash, time.time()))
 
@@ -186,14 +202,11 @@ class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQue
 
     # Reads
     def printers_for_user(self, user_id: int) -> list[PrinterRow]:
-        rows = self._conn().execute(_PRINTERS.format(filter="AND d.owner_user_id = ?"),
-                                    (user_id,))
+        rows = self._conn().execute(_USER_PRINTERS, (user_id, user_id))
         return [_printer_row(row) for row in rows]
 
     def printer_for_user(self, user_id: int, device_id: str) -> PrinterRow | None:
-        row = self._conn().execute(
-            _PRINTERS.format(filter="AND d.owner_user_id = ? AND d.device_id = ?"),
-            (user_id, device_id)).fetchone()
+        row = self._conn().execute(_USER_PRINTER, (user_id, user_id, device_id)).fetchone()
         return None if row is None else _printer_row(row)
 
     def fleet_overview(self) -> list[PrinterRow]:

@@ -28,7 +28,9 @@ _PARAM = re.compile(r"<(?:[a-z]+(?:\([^)]*\))?:)?(\w+)>")
 _NEUTRAL = {"index": "0"}
 # Routes that take an id but belong to devices or the public, not to users
 # (a password-reset link's token is its own secret; tests/web/test_password_reset.py).
-_NOT_USER_ROUTES = {"static", "password_reset.reset"}
+# An invitation link's token likewise (tests/web/test_org_invitations.py).
+_NOT_USER_ROUTES = {"static", "password_reset.reset", "org_invitations.show",
+                    "org_invitations.accept"}
 _ONE_PIXEL_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 
@@ -96,7 +98,24 @@ def _action(world: World) -> str:
         undo={"op": "restore_entry", "entry_id": folder.id})).id)
 
 
-# Route parameter name -> how to make Alice's thing and return its id.
+def _org(world: World) -> str:
+    from storage.orgs import OrgProfile
+
+    return str(world.store.create_organisation(world.alice_id, OrgProfile(name="Alice Ltd"),
+                                               0.0).id)
+
+
+def _member(world: World) -> str:
+    return str(world.alice_id)  # a member of Alice's organisation: Alice herself
+
+
+def _invitation(world: World) -> str:
+    org_id = int(world.ids["org_id"])
+    return str(world.store.create_invitation(org_id, "carol@example.org", "viewer", "h-inv",
+                                             world.alice_id, 0.0, 4e9).id)
+
+
+# Route parameter name -> how to make Alice's thing and return its id (in this order).
 OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "entry_id": _file,
     "folder_id": _folder,
@@ -105,6 +124,9 @@ OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "token_id": _token,
     "webhook_id": _webhook,
     "action_id": _action,
+    "org_id": _org,
+    "user_id": _member,
+    "invitation_id": _invitation,
 }
 
 

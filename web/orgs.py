@@ -1,0 +1,191 @@
+"""Organisations: create one, edit its profile, manage members and roles, leave, move printers in and out.
+
+Invitations have their own module (org_invitations.py). Every page of an
+organisation goes through access.org_or_404: non-members get 404.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from storage.orgs import ROLES, LastOwner, OrgMembership, OrgProfile
+
+from .access import org_or_404, printer_or_404
+from .context import store
+from .org_profile import countries_by_name, profile_from_form, timezones
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("orgs", __name__, url_prefix="/orgs")
+
+KEEP_AN_OWNER = ("An organisation must keep at least one owner. Make another member an owner "
+                 "first.")
+ONLY_OWNERS_TOUCH_OWNERS = "Only an owner can make someone an owner or change an owner's role."
+
+
+@bp.get("")
+@login_required
+def index() -> ResponseReturnValue:
+    """List the user's organisations with their role, and offer to create one."""
+    return _index_page({}, "", 200)
+
+
+@bp.post("")
+@login_required
+def create() -> ResponseReturnValue:
+    """Create an organisation from a name; its creator becomes its owner."""
+    profile, errors = profile_from_form({"name": request.form.get("name", "")})
+    if errors:
+        return _index_page(errors, request.form.get("name", ""), 400)
+    org = store().create_organisation(current_user.id, profile, time.time())
+    logger.info("user %d created organisation %d", current_user.id, org.id)
+    return redirect(url_for("orgs.edit_profile", org_id=org.id, created=1))
+
+
+def _index_page(errors: dict[str, str], name: str, status: int) -> ResponseReturnValue:
+    memberships = store().organisations_for_user(current_user.id)
+    return render_template("orgs.html", memberships=memberships, errors=errors,
+                           name=name), status
+
+
+@bp.get("/<int:org_id>")
+@login_required
+def overview(org_id: int) -> ResponseReturnValue:
+    """Show an organisation: its details, members, invitations and printers."""
+    return render_org(org_id)
+
+
+def render_org(org_id: int, status: int = 200, **extra: Any) -> ResponseReturnValue:
+    """Render an organisation's page for the signed-in member (invitations add to it)."""
+    membership = org_or_404(org_id)
+    manager = membership.role in ("owner", "admin")
+    printers = store().printers_for_user(current_user.id)
+    context = {
+        "membership": membership,
+        "org": membership.org,
+        "manager": manager,
+        "roles": ROLES,
+        "members": store().org_members(org_id),
+        "invitations": store().pending_invitations(org_id, time.time()) if manager else [],
+        "org_printers": [p for p in printers if p.org_id == org_id],
+        "my_printers": [p for p in printers if p.org_id is None] if manager else [],
+        "errors": [],
+        "new_invitation_link": None,
+        "invite_form": {"email": "", "role": "operator"},
+    }
+    context.update(extra)
+    return render_template("org.html", **context), status
+
+
+@bp.route("/<int:org_id>/profile", methods=["GET", "POST"])
+@login_required
+def edit_profile(org_id: int) -> ResponseReturnValue:
+    """Show or save the organisation's company details (owners and admins)."""
+    membership = org_or_404(org_id, manage=True)
+    if request.method == "GET":
+        return _profile_page(membership, membership.org.profile, {}, 200,
+                             created=bool(request.args.get("created")))
+    profile, errors = profile_from_form(request.form)
+    if errors:
+        return _profile_page(membership, profile, errors, 400)
+    store().update_organisation(org_id, profile)
+    logger.info("user %d updated the profile of organisation %d", current_user.id, org_id)
+    return _profile_page(org_or_404(org_id), profile, {}, 200, saved=True)
+
+
+def _profile_page(membership: OrgMembership, profile: OrgProfile, errors: dict[str, str],
+                  status: int, saved: bool = False, created: bool = False) -> ResponseReturnValue:
+    return render_template("org_profile.html", org=membership.org, form=profile, errors=errors,
+                           saved=saved, created=created, countries=countries_by_name(),
+                           timezones=timezones()), status
+
+
+@bp.post("/<int:org_id>/members/<int:user_id>/role")
+@login_required
+def change_role(org_id: int, user_id: int) -> ResponseReturnValue:
+    """Give a member another role (owners and admins; owner changes need an owner)."""
+    membership = org_or_404(org_id, manage=True)
+    role = request.form.get("role", "")
+    if role not in ROLES:
+        return render_org(org_id, 400, errors=[f"Choose a role: {', '.join(ROLES)}."])
+    target = _member_role(org_id, user_id)
+    if "owner" in (target, role) and membership.role != "owner":
+        return render_org(org_id, 403, errors=[ONLY_OWNERS_TOUCH_OWNERS])
+    try:
+        store().set_member_role(org_id, user_id, role)
+    except LastOwner:
+        return render_org(org_id, 409, errors=[KEEP_AN_OWNER])
+    logger.info("user %d made user %d %s of organisation %d", current_user.id, user_id, role,
+                org_id)
+    return redirect(url_for("orgs.overview", org_id=org_id))
+
+
+@bp.post("/<int:org_id>/members/<int:user_id>/remove")
+@login_required
+def remove_member(org_id: int, user_id: int) -> ResponseReturnValue:
+    """Remove a member (owners and admins; removing an owner needs an owner)."""
+    membership = org_or_404(org_id, manage=True)
+    if _member_role(org_id, user_id) == "owner" and membership.role != "owner":
+        return render_org(org_id, 403, errors=[ONLY_OWNERS_TOUCH_OWNERS])
+    try:
+        store().remove_member(org_id, user_id)
+    except LastOwner:
+        return render_org(org_id, 409, errors=[KEEP_AN_OWNER])
+    logger.info("user %d removed user %d from organisation %d", current_user.id, user_id,
+                org_id)
+    if user_id == current_user.id:
+        return redirect(url_for("orgs.index"))
+    return redirect(url_for("orgs.overview", org_id=org_id))
+
+
+@bp.post("/<int:org_id>/leave")
+@login_required
+def leave(org_id: int) -> ResponseReturnValue:
+    """Leave an organisation (the last owner cannot)."""
+    org_or_404(org_id)
+    try:
+        store().remove_member(org_id, current_user.id)
+    except LastOwner:
+        return render_org(org_id, 409, errors=[KEEP_AN_OWNER])
+    logger.info("user %d left organisation %d", current_user.id, org_id)
+    return redirect(url_for("orgs.index"))
+
+
+@bp.post("/<int:org_id>/printers")
+@login_required
+def move_in(org_id: int) -> ResponseReturnValue:
+    """Give one of the user's own printers to the organisation (owners and admins)."""
+    org_or_404(org_id, manage=True)
+    device_id = request.form.get("device_id", "")
+    if not store().move_printer_to_org(current_user.id, device_id, org_id):
+        abort(404)  # not one of the user's own printers
+    logger.info("user %d moved printer %s into organisation %d", current_user.id, device_id,
+                org_id)
+    return redirect(url_for("orgs.overview", org_id=org_id))
+
+
+@bp.post("/<int:org_id>/printers/<device_id>/to-me")
+@login_required
+def move_out(org_id: int, device_id: str) -> ResponseReturnValue:
+    """Take one of the organisation's printers back as the user's own (owners and admins)."""
+    org_or_404(org_id, manage=True)
+    printer_or_404(device_id)
+    if not store().move_printer_to_user(current_user.id, device_id, org_id):
+        abort(404)  # a printer the user sees, but not through this organisation
+    logger.info("user %d took printer %s out of organisation %d", current_user.id, device_id,
+                org_id)
+    return redirect(url_for("orgs.overview", org_id=org_id))
+
+
+def _member_role(org_id: int, user_id: int) -> str:
+    """A member's role in the organisation; 404 for someone who is not a member."""
+    membership = store().membership(user_id, org_id)
+    if membership is None:
+        abort(404)
+    return membership.role
