@@ -19,6 +19,7 @@ from .charts import Flavour, TemperatureChart
 from .downtime import DowntimeInterval
 from .files import FileEntry
 from .jobs import JobRecord
+from .printer_page import PrinterPageStore
 from .retention import RetentionPolicy
 
 
@@ -183,7 +184,7 @@ class IngestStore(Protocol):
         ...
 
 
-class SyncStore(Protocol):
+class SyncStore(PrinterPageStore, Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

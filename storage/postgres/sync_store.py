@@ -17,6 +17,7 @@ from ..charts import Flavour
 from ..derived import DerivedReads
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
+from ..printer_page import PrinterPageQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner
@@ -72,6 +73,7 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
 
 
 class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
+                        PrinterPageQueries,
                         DerivedReads):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 

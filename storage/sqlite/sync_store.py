@@ -17,6 +17,7 @@ from ..derived import DerivedReads
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
+from ..printer_page import PrinterPageQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner
@@ -39,6 +40,7 @@ FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
 
 
 class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
+                      PrinterPageQueries,
                       DerivedReads):
     """One connection per thread, so a threaded web server can share the store."""
 
