@@ -63,7 +63,8 @@ class CommandState:
     @property
     def last_ack(self) -> AckRow | None:
         final = [ack for ack in self.acks if ack.status in FINAL_ACK_STATES]
-        return (final or self.acks or [None])[-1]
+        chosen = final or self.acks
+        return chosen[-1] if chosen else None
 
 
 @dataclass(frozen=True, slots=True)
