@@ -110,8 +110,12 @@ class PrinterPageStore(Protocol):
         ...
 
     def settings_to_deliver(self, resend_before: float) -> list[DeviceSettings]:
-        """Settings of online printers not yet applied: never sent, or sent before
-        resend_before and not finished (lost while the printer was offline, or failed)."""
+        """Settings of online printers to send: never sent, or sent before resend_before and
+        neither finished nor failed (lost, or rejected as expired, while the printer was away)."""
+        ...
+
+    def files_for_printing(self, owner_user_id: int, limit: int = 500) -> list[tuple[int, str]]:
+        """(id, name) of the owner's live files in every folder, by name."""
         ...
 
 
@@ -176,9 +180,15 @@ class PrinterPageQueries(SharedQueries):
             "JOIN devices v USING (device_id) WHERE d.presence = 'online' AND "
             "v.revoked_at IS NULL AND (s.sent_transaction IS NULL OR (s.sent_at < ? AND "
             "NOT EXISTS (SELECT 1 FROM command_acks a WHERE a.device_id = s.device_id AND "
-            "a.transaction_id = s.sent_transaction AND a.status = 'finished'))) "
+            "a.transaction_id = s.sent_transaction AND a.status IN ('finished', 'failed')))) "
             "ORDER BY s.device_id", (resend_before,))
         return [self._settings(row) for row in rows]
+
+    def files_for_printing(self, owner_user_id: int, limit: int = 500) -> list[tuple[int, str]]:
+        """(id, name) of the owner's live files, by name, to choose one to print."""
+        return [(int(i), n) for i, n in self._run(
+            "SELECT id, name FROM file_entries WHERE owner_user_id = ? AND kind = 'file' "
+            "AND deleted_at IS NULL ORDER BY lower(name), id LIMIT ?", (owner_user_id, limit))]
 
     def _settings(self, row: tuple) -> DeviceSettings:
         device_id, enabled, changed_at, changed_by, transaction, sent_at = row

@@ -118,6 +118,8 @@ async def test_the_downtime_switch_counts_as_applied_only_once_the_printer_says_
     assert sync.device_settings("p-1").applied == "pending"
     assert sync.settings_to_deliver(resend_before=140.0) == [], "sent recently"
     assert len(sync.settings_to_deliver(resend_before=160.0)) == 1, "no answer: send again"
+    await stores.ingest.write_batch([ack(59, "t-cfg", "rejected", error="expired")], [])
+    assert len(sync.settings_to_deliver(resend_before=160.0)) == 1, "expired: send again"
     await stores.ingest.write_batch([ack(60, "t-cfg", "accepted"),
                                      ack(61, "t-cfg", "finished")], [])
     applied = sync.device_settings("p-1")
@@ -129,3 +131,17 @@ async def test_the_downtime_switch_counts_as_applied_only_once_the_printer_says_
     changed = sync.device_settings("p-1")
     assert (changed.downtime_logging, changed.changed_by, changed.applied,
             changed.sent_transaction) == (False, None, "not_sent", None)
+
+
+def test_files_to_print_come_from_every_folder_but_not_the_trash_or_other_users(stores):
+    sync = stores.sync
+    alice = _setup(sync)
+    bob = sync.create_user("b@example.org", "x")
+    folder = sync.create_folder(alice, None, "parts", 1.0)
+    inner = sync.add_file(alice, folder.id, "b-cube.gcode", 6, "0" * 64, None, 2.0)
+    top = sync.add_file(alice, None, "A-benchy.gcode", 6, "0" * 64, None, 3.0)
+    trashed = sync.add_file(alice, None, "old.gcode", 6, "0" * 64, None, 4.0)
+    sync.trash_entry(alice, trashed.id, 5.0)
+    sync.add_file(bob, None, "bobs.gcode", 6, "0" * 64, None, 6.0)
+    assert sync.files_for_printing(alice) == [(top.id, "A-benchy.gcode"),
+                                              (inner.id, "b-cube.gcode")]
