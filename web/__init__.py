@@ -16,11 +16,14 @@ from .activity import init_activity
 from .auth import init_auth
 from .context import EXTENSION_KEY, WebState
 from .csrf import init_csrf
+from .device_files import bp as device_files_bp
 from .errors import init_errors
 from .files import MULTIPART_OVERHEAD_BYTES
 from .files import bp as files_bp
 from .pairing import bp as pairing_bp
 from .presenters import TEMPLATE_FILTERS
+from .printer_commands import bp as printer_commands_bp
+from .printer_page import bp as printer_page_bp
 from .printers import bp as printers_bp
 from .security import init_security
 from .signup import bp as signup_bp
@@ -63,4 +66,7 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(printers_bp)
     app.register_blueprint(pairing_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(printer_page_bp)
+    app.register_blueprint(printer_commands_bp)
+    app.register_blueprint(device_files_bp)
     return app
