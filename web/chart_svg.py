@@ -143,7 +143,10 @@ def _polyline(series: Series, x: Callable[[float], float], y: Callable[[float], 
         paths.append(current)
     colour = HEATER_COLOURS.get(series.heater, "#555")
     dash = ' stroke-dasharray="5 4"' if series.kind == "target" else ""
-    lines = "".join(f'<polyline points="{" ".join(p)}"/>' for p in paths)
+    # A lone point (data on both sides of it missing) is a dot, not an invisible line.
+    lines = "".join(f'<polyline points="{" ".join(p)}"/>' if len(p) > 1 else
+                    '<circle cx="{}" cy="{}" r="1.5" fill="{}"/>'.format(*p[0].split(","), colour)
+                    for p in paths)
     return (f'<g class="series" data-heater="{series.heater}" data-kind="{series.kind}" '
             f'fill="none" stroke="{colour}" stroke-width="1.5"{dash}>'
             f"<title>{series.heater} {series.kind}</title>{lines}</g>")
