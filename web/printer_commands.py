@@ -25,6 +25,7 @@ from printfleet.device_commands import (
     Publisher,
     issue_command,
 )
+from printfleet.device_settings import CONFIGURE_TTL_S, configure_args
 from storage import PrinterRow
 
 from .access import Need, printer_or_404
@@ -40,9 +41,6 @@ bp = Blueprint("printer_commands", __name__)
 SIMPLE_KINDS = ("pause", "resume", "cancel")
 MAX_GCODE_LINES = 100
 MAX_GCODE_LINE_CHARS = 256
-# A setting waits in the broker only while the printer is connected; long
-# enough for an agent busy with a download to get to it.
-CONFIGURE_TTL_S = 3600.0
 
 
 class Refused(ValueError):
@@ -183,7 +181,7 @@ def downtime_logging(device_id: str) -> ResponseReturnValue:
     transaction, state = None, "on" if enabled else "off"
     if printer.presence == "online":
         try:
-            transaction = send(printer, "configure", {"downtime_logging": enabled},
+            transaction = send(printer, "configure", configure_args(enabled),
                                ttl_s=CONFIGURE_TTL_S)
             sync.mark_settings_sent(device_id, transaction, time.time())
             notice = f"Downtime logging {state}; sent to the printer."
