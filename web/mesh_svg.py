@@ -1,6 +1,6 @@
 """The bed mesh (auto bed levelling probe data) as an SVG heatmap with a colour scale.
 
-Blue is below the mean plane's zero, red above, white at zero; the scale is
+Blue is below zero, red above, white at zero; the scale is
 symmetric around zero so the same colour means the same height on every
 printer. Rows arrive front (min y) first and are drawn with the front at
 the bottom, as one looks at the printer.
