@@ -247,3 +247,26 @@ def test_bad_commands_are_refused_with_a_reason(alice_client, store, db_path):
 def _csrf(client: FlaskClient) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"',
                      text(client.get("/printers"))).group(1)
+
+
+def test_device_file_links_work_signed_and_not_forged_expired_or_after_deletion(app, store, users):
+    from storage.file_contents import FileContents
+    from web.device_files import make_token
+
+    alice = users[ALICE[0]]
+    settings = app.extensions["printfleet"].settings
+    sha256, size = FileContents(settings.files_dir, 10**6).save(alice, iter([b"G28\n"]))
+    entry = store.add_file(alice, None, "home.gcode", size, sha256, None, time.time())
+    client = app.test_client()  # no session: agents have none
+    with app.test_request_context():
+        good = make_token(alice, entry.id, sha256, time.time())
+        expired = make_token(alice, entry.id, sha256, time.time() - 7 * 3600)
+        other_user = make_token(users[BOB[0]], entry.id, sha256, time.time())
+    response = client.get(f"/device/files/{good}")
+    assert (response.status_code, response.get_data()) == (200, b"G28\n")
+    response.close()  # send_file's open file, not left to the garbage collector
+    body, _, signature = good.partition(".")
+    for token in (expired, other_user, body + "." + "0" * len(signature), "garbage"):
+        assert client.get(f"/device/files/{token}").status_code == 404, token
+    store.trash_entry(alice, entry.id, time.time())
+    assert client.get(f"/device/files/{good}").status_code == 404
