@@ -43,6 +43,10 @@ class Publisher(Protocol):
         """Publish at QoS 1 and return once the broker has it, or raise CommandError."""
         ...
 
+    def close(self) -> None:
+        """Let go of the connection (publishing again reconnects)."""
+        ...
+
 
 def issue_command(store: SyncStore, publisher: Publisher, prefix: str, device_id: str,
                   kind: CommandKind | str, args: dict[str, Any] | None = None,

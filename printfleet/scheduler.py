@@ -14,6 +14,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from storage import SyncStore, retention_policy
 from storage.retention import RetentionPolicy
 
+from .context import Context
+from .device_commands import fleet_publisher
+from .device_settings import deliver_settings
 from .notify.jobs import add_notification_jobs
 from .settings import Settings
 
@@ -21,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 # A heartbeat interval to assume for devices that have not sent one yet.
 DEFAULT_HEARTBEAT_INTERVAL_S = 30.0
+# How often to look for printers that came online with settings to receive.
+SETTINGS_CHECK_S = 10.0
 
 
 def check_presence(store: SyncStore, silence_factor: float) -> list[str]:
@@ -55,4 +60,10 @@ def build_scheduler(settings: Settings, store: SyncStore) -> BlockingScheduler:
                       id="time_series_retention", name="time-series retention",
                       misfire_grace_time=3600)
     add_notification_jobs(scheduler, settings, store)
+    # Built now, connected on the first command it sends.
+    publisher = fleet_publisher(Context(settings))
+    scheduler.add_job(deliver_settings, "interval", seconds=SETTINGS_CHECK_S,
+                      args=(store, publisher, settings.broker.topic_prefix,
+                            settings.web.settings_resend_s),
+                      id="printer_settings", name="printer settings delivery")
     return scheduler

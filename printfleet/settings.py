@@ -103,6 +103,11 @@ class WebSettings(_Section):
     # Reverse proxies in front of the web server whose X-Forwarded-For and
     # X-Forwarded-Proto are believed (0: use the connecting address as is).
     trusted_proxy_count: Annotated[int, msgspec.Meta(ge=0)] = 0
+    # Where agents reach this server, for print-file download links. Empty:
+    # the address the browser that started the print used.
+    public_url: Annotated[str, msgspec.Meta(pattern=r"^(https?://\S+)?$")] = ""
+    # Send a printer's server-owned settings again after this long unconfirmed.
+    settings_resend_s: Positive = 60.0
 
 
 class FilesSettings(_Section):

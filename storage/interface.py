@@ -26,6 +26,7 @@ from .notification_outbox import NotificationOutboxStore
 from .notifications import NotificationSettingsStore
 from .orgs import OrgStore
 from .password_resets import PasswordResetStore
+from .printer_page import PrinterPageStore
 from .retention import RetentionPolicy
 
 
@@ -200,6 +201,7 @@ class SyncStore(
     PasswordResetStore,
     ActionStore,
     OrgStore,
+    PrinterPageStore,
     Protocol,
 ):
     def start(self) -> None: ...

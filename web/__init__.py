@@ -18,6 +18,7 @@ from .api_tokens import bp as api_tokens_bp
 from .auth import init_auth
 from .context import EXTENSION_KEY, WebState
 from .csrf import init_csrf
+from .device_files import bp as device_files_bp
 from .errors import init_errors
 from .files import MULTIPART_OVERHEAD_BYTES
 from .files import bp as files_bp
@@ -28,6 +29,8 @@ from .orgs import bp as orgs_bp
 from .pairing import bp as pairing_bp
 from .password_reset import init_password_reset
 from .presenters import TEMPLATE_FILTERS
+from .printer_commands import bp as printer_commands_bp
+from .printer_page import bp as printer_page_bp
 from .printer_settings import bp as printer_settings_bp
 from .printers import bp as printers_bp
 from .security import init_security
@@ -81,4 +84,7 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(actions_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(org_invitations_bp)
+    app.register_blueprint(printer_page_bp)
+    app.register_blueprint(printer_commands_bp)
+    app.register_blueprint(device_files_bp)
     return app

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
+from printfleet.device_commands import Publisher
 from printfleet.settings import Settings
 from storage import SyncStore
 
@@ -24,6 +25,10 @@ class WebState:
     live_streams: LiveStreams = field(default_factory=LiveStreams)
     # Set when the server shuts down, so open live streams end at once.
     stopping: threading.Event = field(default_factory=threading.Event)
+    # Sends device commands as the fleet's service account; built on first use
+    # (web/printer_commands.py), closed with the server.
+    publisher: Publisher | None = None
+    publisher_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def web_state() -> WebState:

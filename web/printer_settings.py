@@ -42,7 +42,7 @@ def rename(device_id: str) -> ResponseReturnValue:
     store().rename_device(device_id, name)
     record_action("printer.rename", "printer", device_id,
                   f"Renamed printer “{printer.name}” to “{name}”",
-                  undo=printer_name_payload(device_id, printer.name))
+                  undo=printer_name_payload(device_id, printer.name), org_id=printer.org_id)
     logger.info("user %d renamed printer %s", current_user.id, device_id)
     return render_template("printer_settings.html", printer=printer_or_404(device_id, Need.MANAGE),
                            error=None, saved=True)
@@ -59,6 +59,7 @@ def remove(device_id: str) -> ResponseReturnValue:
                                saved=False), 400
     device_provisioner().revoke(device_id)
     # Not undoable: the agent must be paired again with a new code.
-    record_action("printer.remove", "printer", device_id, f"Removed printer “{printer.name}”")
+    record_action("printer.remove", "printer", device_id, f"Removed printer “{printer.name}”",
+                  org_id=printer.org_id)
     logger.info("user %d removed printer %s", current_user.id, device_id)
     return redirect(url_for("printers.page"))

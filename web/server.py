@@ -81,6 +81,8 @@ class WebServer:
         if self._state is not None:
             self._state.stopping.set()
         self._server.task_dispatcher.shutdown(timeout=_SHUTDOWN_TIMEOUT_S)
+        if self._state is not None and self._state.publisher is not None:
+            self._state.publisher.close()
         if self._running.is_set() and not self._loop_done.is_set():
             # Sockets must be closed by the thread that polls them, or it may
             # select() on a closed descriptor; the trigger runs this there.

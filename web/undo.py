@@ -14,6 +14,7 @@ from typing import Any
 
 from storage import EmailTaken, SyncStore
 from storage.files import FileEntry, FileStoreError
+from storage.orgs import COMMANDING_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,24 @@ def _rename_printer(store: SyncStore, user_id: int, payload: dict[str, Any], now
     return f"named the printer “{old_name}” again"
 
 
+def downtime_logging_payload(device_id: str, was_enabled: bool) -> dict[str, Any]:
+    """Undo payload for switching a printer's downtime logging: the value before."""
+    return {"op": "downtime_logging", "device_id": device_id, "enabled": was_enabled}
+
+
+def _downtime_logging(store: SyncStore, user_id: int, payload: dict[str, Any],
+                      now: float) -> str:
+    device_id, enabled = str(payload["device_id"]), bool(payload["enabled"])
+    printer = store.printer_for_user(user_id, device_id)
+    if printer is None:
+        raise UndoRefused("That printer has been removed; nothing changed.")
+    if printer.role not in COMMANDING_ROLES:
+        raise UndoRefused("Your role no longer lets you change this printer; nothing changed.")
+    # The scheduler delivers the restored value to the printer (device_settings.py).
+    store.set_downtime_logging(device_id, enabled, user_id, now)
+    return f"turned downtime logging {'on' if enabled else 'off'} again"
+
+
 def _label(entry: FileEntry) -> str:
     return f"{entry.kind} “{entry.name}”"
 
@@ -143,4 +162,5 @@ _INVERSES: dict[str, Callable[[SyncStore, int, dict[str, Any], float], str]] = {
     "move_entry": _move,
     "profile": _profile,
     "rename_printer": _rename_printer,
+    "downtime_logging": _downtime_logging,
 }

@@ -24,6 +24,7 @@ from ..notification_outbox import NotificationOutboxQueries
 from ..notifications import NotificationSettingsQueries
 from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
 from ..password_resets import PasswordResetQueries
+from ..printer_page import PrinterPageQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner
@@ -95,6 +96,7 @@ class PostgresSyncStore(
     PasswordResetQueries,
     ActionQueries,
     OrgQueries,
+    PrinterPageQueries,
     DerivedReads,
 ):
     """A connection pool shared by the threads of the web server, scheduler or a command."""

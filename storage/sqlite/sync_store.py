@@ -24,6 +24,7 @@ from ..notification_outbox import NotificationOutboxQueries
 from ..notifications import NotificationSettingsQueries
 from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
 from ..password_resets import PasswordResetQueries
+from ..printer_page import PrinterPageQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner
@@ -62,6 +63,7 @@ class SqliteSyncStore(
     PasswordResetQueries,
     ActionQueries,
     OrgQueries,
+    PrinterPageQueries,
     DerivedReads,
 ):
     """One connection per thread, so a threaded web server can share the store."""

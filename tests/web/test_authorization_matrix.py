@@ -29,8 +29,9 @@ _NEUTRAL = {"index": "0"}
 # Routes that take an id but belong to devices or the public, not to users
 # (a password-reset link's token is its own secret; tests/web/test_password_reset.py).
 # An invitation link's token likewise (tests/web/test_org_invitations.py).
+# A print file's download link for the device is signed (tests/web/test_printer_page.py).
 _NOT_USER_ROUTES = {"static", "password_reset.reset", "org_invitations.show",
-                    "org_invitations.accept"}
+                    "org_invitations.accept", "device_files.download"}
 _ONE_PIXEL_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 
@@ -115,6 +116,14 @@ def _invitation(world: World) -> str:
                                              world.alice_id, 0.0, 4e9).id)
 
 
+def _command(world: World) -> str:
+    from storage import IssuedCommand
+
+    world.store.record_command(IssuedCommand("tx-alice", world.ids["device_id"], world.alice_id,
+                                             "pause", {}, 0.0, 4e9))
+    return "tx-alice"
+
+
 # Route parameter name -> how to make Alice's thing and return its id (in this order).
 OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "entry_id": _file,
@@ -127,6 +136,7 @@ OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "org_id": _org,
     "user_id": _member,
     "invitation_id": _invitation,
+    "transaction_id": _command,
 }
 
 

@@ -55,3 +55,17 @@ def test_a_removal_is_logged(app, users, store):
     form_post(client, "/printers/p-1/settings", "/printers/p-1/remove", {"confirm_name": "Garage"})
     kinds = [a.kind for a in store.actions_for_user(users[ALICE[0]])]
     assert "printer.remove" in kinds
+
+
+def test_the_downtime_switch_is_logged_and_undone_to_its_previous_value(app, users, store):
+    store.add_device("p-1", "Garage", users[ALICE[0]], "$7$h")  # offline: saved, sent later
+    client = app.test_client()
+    sign_in(client, *ALICE)
+    switched = form_post(client, "/printers/p-1", "/printers/p-1/settings/downtime-logging",
+                         {"enabled": "on"})
+    assert switched.status_code == 302
+    assert store.device_settings("p-1").downtime_logging is True
+    (action,) = [a for a in store.actions_for_user(users[ALICE[0]]) if a.kind == "setting.update"]
+    undone = form_post(client, "/account/actions", f"/account/actions/{action.id}/undo", {})
+    assert undone.status_code in (200, 302), text(undone)
+    assert store.device_settings("p-1").downtime_logging is False

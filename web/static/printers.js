@@ -71,7 +71,9 @@
   }
 
   function updateRow(row, p) {
-    field(row, "name").textContent = p.name;
+    const link = field(row, "name");
+    link.textContent = p.name;
+    link.href = "/printers/" + encodeURIComponent(p.device_id);
     const presence = field(row, "presence");
     presence.textContent = p.presence;
     presence.className = "badge " + (p.online ? "online" : "offline");

@@ -1,0 +1,47 @@
+"""A printer's downtime switch, set while it was offline, reaches it once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from printfleet.device_commands import fleet_publisher
+from printfleet.device_settings import deliver_settings
+
+from .conftest import eventually
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def publisher(context):
+    running = fleet_publisher(context)
+    yield running
+    running.close()
+
+
+async def test_a_setting_made_offline_is_delivered_when_the_printer_comes_online(
+        broker, worker, store, owner, make_device, publisher):
+    device, _ = make_device("printer-set")
+    prefix = broker.prefix
+    store.set_downtime_logging("printer-set", True, owner, 1.0)
+    assert await asyncio.to_thread(deliver_settings, store, publisher, prefix, 60.0) == [], \
+        "offline: nothing sent"
+    await device.start()
+    try:
+        await eventually(lambda: (store.printer_for_user(owner, "printer-set").presence
+                                  == "online"), 10, "the printer online")
+        sent = await asyncio.to_thread(deliver_settings, store, publisher, prefix, 60.0)
+        assert sent == ["printer-set"]
+        await eventually(lambda: store.device_settings("printer-set").applied == "finished", 10,
+                         "the printer to apply it")
+        assert await device.downtime.enabled() is True
+        assert await asyncio.to_thread(deliver_settings, store, publisher, prefix, 0.0) == [], \
+            "applied: never sent again"
+        command = store.command_state("printer-set",
+                                      store.device_settings("printer-set").sent_transaction)
+        assert (command.kind, command.args, command.user_id) == (
+            "configure", {"downtime_logging": True}, owner)
+    finally:
+        await device.stop()
