@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from printfleet_protocol import Family
 
+from .camera import CameraStore
 from .charts import Flavour, TemperatureChart
 from .downtime import DowntimeInterval
 from .files import FileEntry
@@ -183,7 +184,7 @@ class IngestStore(Protocol):
         ...
 
 
-class SyncStore(Protocol):
+class SyncStore(CameraStore, Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

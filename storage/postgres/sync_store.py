@@ -13,6 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ..camera import CameraQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
 from ..files import FileQueries
@@ -40,6 +41,7 @@ from .pairing import PairingQueries
 from .timescale import (
     TimescalePolicy,
     apply_policies,
+    convert_new_tables,
     convert_to_timescale,
     refresh_aggregates,
 )
@@ -72,8 +74,10 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
 
 
 class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                        DerivedReads):
+                        CameraQueries, DerivedReads):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
+
+    _camera_time_column = True
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,
                  timescaledb: str = "auto", policy: TimescalePolicy | None = None) -> None:
@@ -157,6 +161,7 @@ class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQ
                         "TimescaleDB hypertables (a conversion cannot be undone)")
                 mode = server_mode(connection)
                 if mode.timescale:
+                    convert_new_tables(connection)
                     apply_policies(connection, self._policy)
             if self._pool is not None:
                 self._mode = mode

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..camera import CameraQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
 from ..files import FileQueries
@@ -39,7 +40,7 @@ FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
 
 
 class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                      DerivedReads):
+                      CameraQueries, DerivedReads):
     """One connection per thread, so a threaded web server can share the store."""
 
     def __init__(self, path: Path) -> None:
