@@ -14,6 +14,7 @@ from storage import SyncStore, open_sync_store
 from .account import bp as account_bp
 from .activity import init_activity
 from .auth import init_auth
+from .camera import bp as camera_bp
 from .context import EXTENSION_KEY, WebState
 from .csrf import init_csrf
 from .errors import init_errors
@@ -63,4 +64,5 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(printers_bp)
     app.register_blueprint(pairing_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(camera_bp)
     return app
