@@ -41,6 +41,7 @@ class CameraWeb:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._watches: CameraWatches | None = None
+        self._publisher: MqttPublisher | None = None
         self._lock = threading.Lock()
 
     def watches(self) -> CameraWatches:
@@ -48,12 +49,20 @@ class CameraWeb:
             if self._watches is None:
                 settings = self._settings
                 broker = settings.broker
-                publisher = MqttPublisher(broker.host, broker.port, broker.fleet_username,
-                                          read_or_create_secret(settings.fleet_password_path))
-                self._watches = CameraWatches(publisher, broker.topic_prefix,
+                self._publisher = MqttPublisher(
+                    broker.host, broker.port, broker.fleet_username,
+                    read_or_create_secret(settings.fleet_password_path))
+                self._watches = CameraWatches(self._publisher, broker.topic_prefix,
                                               settings.camera.watch_s,
                                               settings.camera.live_interval_s)
             return self._watches
+
+    def close(self) -> None:
+        """Close the broker connection, if a watch opened one."""
+        with self._lock:
+            if self._publisher is not None:
+                self._publisher.close()
+            self._publisher = self._watches = None
 
 
 @bp.record_once

@@ -15,6 +15,7 @@ from printfleet.settings import Settings
 from printfleet_protocol import Family, decode, device_topic
 from storage.camera_images import CameraImages, Picture
 from storage.sqlite import SqliteSyncStore
+from web.camera import CAMERA_KEY
 
 from ..support import RunningBroker, connect_client, make_settings, start_broker, wait_until
 from .conftest import ALICE, BOB, csrf_from
@@ -128,7 +129,21 @@ def test_watching_needs_the_csrf_token_and_reaches_only_the_owners_printer(
         assert msgspec.json.decode(messages[0].payload)["v"] == 1
     finally:
         device.close()
+        app.extensions[CAMERA_KEY].close()
 
 
 def token(client) -> str:
     return csrf_from(text(client.get("/account/profile")))
+
+
+def test_the_printer_page_snippet_wires_the_live_camera_from_our_own_origin(app, printer):
+    alice = signed_in(app, ALICE)
+    with app.test_request_context("/printers/cam-1"):
+        html = app.jinja_env.get_template("camera_live.html").render(device_id="cam-1")
+    assert 'data-watch-url="/printers/cam-1/camera/watch"' in html
+    assert 'data-image-url="/printers/cam-1/camera/live.jpg"' in html
+    assert 'data-csrf="' in html and '<script src="/static/camera.js"' in html
+    with alice.get("/static/camera.js") as script:
+        assert script.status_code == 200
+        body = text(script)
+    assert "visibilitychange" in body and "X-CSRF-Token" in body and "http" not in body
