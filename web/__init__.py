@@ -16,6 +16,7 @@ from .actions import bp as actions_bp
 from .activity import init_activity
 from .api_tokens import bp as api_tokens_bp
 from .auth import init_auth
+from .camera import bp as camera_bp
 from .context import EXTENSION_KEY, WebState
 from .csrf import init_csrf
 from .device_files import bp as device_files_bp
@@ -87,4 +88,5 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(printer_page_bp)
     app.register_blueprint(printer_commands_bp)
     app.register_blueprint(device_files_bp)
+    app.register_blueprint(camera_bp)
     return app

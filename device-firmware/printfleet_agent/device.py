@@ -297,6 +297,28 @@ class DeviceAgent:
                 logger.warning("%s: unreadable stored ack: %s", self.device_id, error)
                 return
             await self.outbox.release([(first, last) for first, last in ack.ranges])
+        elif topic == self.link.topic(Family.WATCH):
+            self._camera_watch(payload)
+
+    def _camera_watch(self, payload: bytes) -> None:
+        """Someone watches the camera: take live pictures until the watch runs out."""
+        try:
+            watch = decode(Family.WATCH, payload)
+        except PayloadError as error:
+            logger.warning("%s: unreadable camera watch: %s", self.device_id, error)
+            return
+        if not self.camera.enabled:
+            logger.debug("%s: camera watch ignored, the camera is disabled", self.device_id)
+            return
+        # Measured from the server's ts, so a watch that waited in the broker
+        # while the device was away does not start pictures nobody is seeing;
+        # never longer than watch_s, whatever the two clocks say.
+        remaining = min(watch.watch_s, watch.ts + watch.watch_s - self._clock())
+        if remaining <= 0:
+            logger.info("%s: ignoring a camera watch that ran out before it arrived",
+                        self.device_id)
+            return
+        self.live_view.request(True, watch.interval_s, remaining)
 
     async def _ack(self, transaction: str, status: AckStatus, data: dict | None,
                    error: str | None) -> None:

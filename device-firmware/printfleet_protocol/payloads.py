@@ -27,6 +27,8 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 # room for the rest of a camera payload (even with every text field at its
 # limit) under MAX_PAYLOAD_BYTES.
 MAX_IMAGE_BYTES = 188 * 1024
+# The longest one camera watch may keep a device taking live pictures.
+MAX_WATCH_S = 600.0
 
 Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
@@ -198,6 +200,8 @@ class Facts(_DevicePayload):
 
 
 class CameraSnapshot(_DevicePayload):
+    """A picture: a live one (reason "live") or one taken at a job event ("job_<event>")."""
+
     reason: Text  # "live", or the job event that triggered it
     image: Annotated[bytes, msgspec.Meta(max_length=MAX_IMAGE_BYTES)]  # base64 in JSON
     content_type: Text = "image/jpeg"
@@ -237,6 +241,19 @@ class StoredAck(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ranges: Annotated[list[SeqRange], msgspec.Meta(max_length=10_000)]
 
 
+class CameraWatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Server to device: someone is watching; take live pictures for watch_s from ts.
+
+    Not a command: no transaction, no ack, no record. The web renews it while
+    a page shows the camera; the device stops by itself once it runs out.
+    """
+
+    v: int
+    ts: float
+    watch_s: Annotated[float, msgspec.Meta(gt=0, le=MAX_WATCH_S)]
+    interval_s: Annotated[float, msgspec.Meta(gt=0)] | None = None
+
+
 PAYLOAD_TYPES: dict[Family, type[msgspec.Struct]] = {
     Family.PRESENCE: Presence,
     Family.TELEMETRY: Telemetry,
@@ -248,6 +265,7 @@ PAYLOAD_TYPES: dict[Family, type[msgspec.Struct]] = {
     Family.ACK: CommandAck,
     Family.COMMAND: Command,
     Family.STORED: StoredAck,
+    Family.WATCH: CameraWatch,
 }
 
 

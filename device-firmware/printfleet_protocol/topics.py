@@ -38,10 +38,11 @@ class Family(enum.Enum):
     ACK = "ack"
     COMMAND = "cmd"
     STORED = "stored"
+    WATCH = "watch"
 
     @property
     def direction(self) -> Direction:
-        if self in (Family.COMMAND, Family.STORED):
+        if self in (Family.COMMAND, Family.STORED, Family.WATCH):
             return Direction.SERVER_TO_DEVICE
         return Direction.DEVICE_TO_SERVER
 

@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..actions import ActionQueries
 from ..api_tokens import ApiTokenQueries
+from ..camera import CameraQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
 from ..devices import DeviceEditQueries
@@ -48,6 +49,7 @@ from .pairing import PairingQueries
 from .timescale import (
     TimescalePolicy,
     apply_policies,
+    convert_new_tables,
     convert_to_timescale,
     refresh_aggregates,
 )
@@ -97,9 +99,12 @@ class PostgresSyncStore(
     ActionQueries,
     OrgQueries,
     PrinterPageQueries,
+    CameraQueries,
     DerivedReads,
 ):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
+
+    _camera_time_column = True
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,
                  timescaledb: str = "auto", policy: TimescalePolicy | None = None) -> None:
@@ -183,6 +188,7 @@ class PostgresSyncStore(
                         "TimescaleDB hypertables (a conversion cannot be undone)")
                 mode = server_mode(connection)
                 if mode.timescale:
+                    convert_new_tables(connection)
                     apply_policies(connection, self._policy)
             if self._pool is not None:
                 self._mode = mode

@@ -41,8 +41,11 @@ HYPERTABLES = {
     "job_events": "7 days",
     "presence_events": "7 days",
     "downtime_reports": "30 days",
+    "camera_frames": "1 day",
 }
 COMPRESSED = ("telemetry", "heartbeats")
+# Tables with an id of their own, which stays unique together with the time.
+ID_KEYED = ("presence_events", "camera_frames")
 
 
 
@@ -80,6 +83,17 @@ def convert_to_timescale(connection: psycopg.Connection) -> None:
     for view in ("telemetry_1m", "telemetry_1h"):
         connection.execute(f"CALL refresh_continuous_aggregate('{view}', NULL, NULL)")
     logger.info("converted the time series to TimescaleDB hypertables")
+
+
+def convert_new_tables(connection: psycopg.Connection) -> None:
+    """Make hypertables of tables a migration added after the conversion (idempotent)."""
+    converted = {row[0] for row in connection.execute(
+        "SELECT hypertable_name FROM timescaledb_information.hypertables").fetchall()}
+    with connection.transaction():
+        for table, chunk in HYPERTABLES.items():
+            if table not in converted:
+                _make_hypertable(connection, table, chunk)
+                logger.info("converted %s to a TimescaleDB hypertable", table)
 
 
 def apply_policies(connection: psycopg.Connection, policy: TimescalePolicy) -> None:
@@ -145,8 +159,8 @@ def _make_hypertable(connection: psycopg.Connection, table: str, chunk: str) -> 
             "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
             "AND contype IN ('p', 'u')", (table,)).fetchall():
         connection.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    if table == "presence_events":
-        connection.execute("ALTER TABLE presence_events ADD PRIMARY KEY (id, time), "
+    if table in ID_KEYED:
+        connection.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (id, time), "
                            "ADD UNIQUE (device_id, seq, time)")
     else:
         connection.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (device_id, seq, time)")

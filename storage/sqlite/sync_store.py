@@ -14,6 +14,7 @@ from typing import Any
 
 from ..actions import ActionQueries
 from ..api_tokens import ApiTokenQueries
+from ..camera import CameraQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
 from ..devices import DeviceEditQueries
@@ -64,6 +65,7 @@ class SqliteSyncStore(
     ActionQueries,
     OrgQueries,
     PrinterPageQueries,
+    CameraQueries,
     DerivedReads,
 ):
     """One connection per thread, so a threaded web server can share the store."""

@@ -39,6 +39,7 @@ MINIMAL: dict[Family, dict[str, Any]] = {
     Family.COMMAND: {"v": 1, "ts": TS, "transaction": "cmd-1", "kind": "pause",
                      "expires_at": TS + 120},
     Family.STORED: {"v": 1, "ts": TS, "ranges": [[1, 8]]},
+    Family.WATCH: {"v": 1, "ts": TS, "watch_s": 15.0},
 }
 
 FAMILIES = list(Family)
@@ -187,6 +188,10 @@ INVALID = [
     pytest.param(Family.HEARTBEAT, {"undeliverable_total": True}, id="undeliverable-bool"),
     pytest.param(Family.HEARTBEAT, {"outbox_depth": None}, id="outbox-depth-null"),
     pytest.param(Family.COMMAND, {"kind": "CONFIGURE"}, id="command-kind-case"),
+    pytest.param(Family.WATCH, {"watch_s": 0}, id="watch-zero"),
+    pytest.param(Family.WATCH, {"watch_s": 601}, id="watch-over-ten-minutes"),
+    pytest.param(Family.WATCH, {"interval_s": -1}, id="watch-interval-negative"),
+    pytest.param(Family.WATCH, {"seq": 1}, id="watch-has-no-seq"),
     pytest.param(Family.STORED, {"stored_seq": 8}, id="stored-seq-is-gone"),
     pytest.param(Family.STORED, {"seq": 1}, id="stored-has-no-seq"),
     pytest.param(Family.STORED, {"ranges": [[1]]}, id="range-one-number"),

@@ -64,6 +64,7 @@ FAMILY_TABLE = [
     (Family.ACK, "ack", Direction.DEVICE_TO_SERVER, False),
     (Family.COMMAND, "cmd", Direction.SERVER_TO_DEVICE, False),
     (Family.STORED, "stored", Direction.SERVER_TO_DEVICE, False),
+    (Family.WATCH, "watch", Direction.SERVER_TO_DEVICE, False),
 ]
 
 
@@ -285,7 +286,8 @@ def _without_share(topic_filter: str) -> str:
 
 def test_device_subscriptions_only_server_to_device_families() -> None:
     topics = device_subscriptions(PREFIX, "printer-01")
-    assert topics == ["printfleet/printer-01/cmd/down", "printfleet/printer-01/stored/down"]
+    assert topics == ["printfleet/printer-01/cmd/down", "printfleet/printer-01/stored/down",
+                      "printfleet/printer-01/watch/down"]
     families = [parse_topic(PREFIX, topic).family for topic in topics]
     assert all(f.direction is Direction.SERVER_TO_DEVICE for f in families)
     assert set(families) == set(SERVER_TO_DEVICE)

@@ -124,6 +124,29 @@ def _command(world: World) -> str:
     return "tx-alice"
 
 
+def _camera_job(world: World) -> str:
+    return "job-alice"  # the printer's own id for a print, as its pictures name it
+
+
+def _job_picture(world: World) -> str:
+    import time
+
+    from storage.camera_images import CameraImages, Picture
+    from web.context import web_state
+
+    with world.app.app_context():
+        images = CameraImages(world.store, web_state().settings.camera_dir)
+    png = b"\x89PNG\r\n\x1a\n" + b"job" * 40
+    frame = images.save(Picture(world.ids["device_id"], 1, time.time(), time.time(),
+                                "job_started", world.ids["job_id"], png))
+    assert frame is not None
+    # And a live picture, so the printer's live image is there for its owner.
+    jpeg = b"\xff\xd8\xff\xe0" + b"live" * 30
+    assert images.save(Picture(world.ids["device_id"], 2, time.time(), time.time(), "live",
+                               None, jpeg)) is not None
+    return str(frame.id)
+
+
 # Route parameter name -> how to make Alice's thing and return its id (in this order).
 OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "entry_id": _file,
@@ -137,6 +160,8 @@ OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "user_id": _member,
     "invitation_id": _invitation,
     "transaction_id": _command,
+    "job_id": _camera_job,
+    "picture_id": _job_picture,
 }
 
 
