@@ -135,7 +135,7 @@ def test_the_page_shows_facts_mesh_jobs_downtime_and_uptime(alice_client):
     assert 'data-field="cause">network' in page
     assert re.findall(r'data-field="uptime">([\d.]+)%', page), "uptime per day"
     # The camera helper's place is there, empty.
-    assert 'id="camera" data-camera-slot' in page
+    assert 'id="camera"' in page and "/camera/live.jpg" in page  # the live camera
 
 
 def test_the_chart_draws_actual_and_target_for_each_heater_without_any_script(alice_client):
