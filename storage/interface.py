@@ -18,6 +18,7 @@ from printfleet_protocol import Family
 from .charts import Flavour, TemperatureChart
 from .downtime import DowntimeInterval
 from .files import FileEntry
+from .job_history import JobHistoryStore
 from .jobs import JobRecord
 from .retention import RetentionPolicy
 
@@ -183,7 +184,7 @@ class IngestStore(Protocol):
         ...
 
 
-class SyncStore(Protocol):
+class SyncStore(JobHistoryStore, Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

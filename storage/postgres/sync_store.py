@@ -17,6 +17,7 @@ from ..charts import Flavour
 from ..derived import DerivedReads
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
+from ..job_queries import JobQueries, backfill_print_jobs
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner
@@ -72,7 +73,7 @@ _SILENT = """SELECT device_id FROM device_state WHERE presence = 'online'
 
 
 class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                        DerivedReads):
+                        JobQueries, DerivedReads):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,
@@ -142,6 +143,9 @@ class PostgresSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQ
         """Apply the numbered migrations, then TimescaleDB mode where it is wanted and possible."""
         with connect(self._dsn) as connection:
             applied = apply_migrations(connection)
+            if applied:
+                with connection.transaction():
+                    backfill_print_jobs(_PostgresRunner(connection))
             with migration_lock(connection):
                 mode = server_mode(connection)
                 if not mode.timescale and self._timescaledb != "off":

@@ -16,6 +16,7 @@ from ..charts import Flavour
 from ..derived import DerivedReads
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
+from ..job_queries import JobQueries
 from ..migrations import migrations_for
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
@@ -39,7 +40,7 @@ FLEET_OVERVIEW_SQL = _PRINTERS.format(filter="")
 
 
 class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQueries,
-                      DerivedReads):
+                      JobQueries, DerivedReads):
     """One connection per thread, so a threaded web server can share the store."""
 
     def __init__(self, path: Path) -> None:
@@ -101,6 +102,8 @@ class SqliteSyncStore(PairingQueries, CommandQueries, WebSessionQueries, FileQue
                            (migration.version, migration.title, time.time()))
             logger.info("applied sqlite migration %04d_%s", migration.version, migration.title)
             applied.append(migration.version)
+        if applied:
+            self.backfill_print_jobs()
         return applied
 
     # Accounts

@@ -1,0 +1,3 @@
+-- Reserved for the camera helper's migration; a placeholder so later numbers load
+-- on this branch. Dropped when the branches are merged.
+SELECT 1;
