@@ -19,6 +19,7 @@ from .csrf import init_csrf
 from .errors import init_errors
 from .files import MULTIPART_OVERHEAD_BYTES
 from .files import bp as files_bp
+from .jobs import bp as jobs_bp
 from .pairing import bp as pairing_bp
 from .presenters import TEMPLATE_FILTERS
 from .printers import bp as printers_bp
@@ -63,4 +64,5 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(printers_bp)
     app.register_blueprint(pairing_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(jobs_bp)
     return app

@@ -1,0 +1,179 @@
+"""The print-jobs history: the filtered list, one job, statistics, CSV export and the JSON API.
+
+Jobs are those of the printers the signed-in user can see (the same scope
+as the printers page); a job on any other printer answers 404.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from storage import SyncStore
+from storage.job_history import OUTCOMES, JobFilter, PrintJob, StatsScope
+
+from .context import store
+from .job_export import csv_lines, iso_utc, job_to_dict, stats_to_dict
+from .job_filters import STARTED_OUTSIDE, FilterError, JobQuery, parse_query
+from .presenters import format_time_left
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("jobs", __name__)
+
+CSV_PAGE = 2000  # jobs fetched per query while the export streams
+STATS_ROWS_SHOWN = 20  # per-printer and per-user rows on the page; the API has them all
+STATS_SCOPES: tuple[StatsScope, ...] = ("total", "printer", "user")
+
+
+def visible_devices() -> dict[str, str]:
+    """The signed-in user's printers: device id -> name."""
+    return {p.device_id: p.name for p in store().printers_for_user(current_user.id)}
+
+
+@bp.get("/jobs")
+@login_required
+def page() -> ResponseReturnValue:
+    """List the user's print jobs, filtered and paged, with their statistics."""
+    printers = visible_devices()
+    try:
+        query = parse_query(request.args)
+    except FilterError as error:
+        return render_template("jobs.html", error=str(error), **_empty_page(printers)), 400
+    jobs_page = store().print_jobs_page(printers.keys(), query.job_filter, query.per_page,
+                                        query.offset)
+    stats = {by: store().print_job_stats(printers.keys(), query.job_filter, by)
+             for by in ("printer", "user")}
+    pages = max(1, -(-jobs_page.total // query.per_page))
+    return render_template(
+        "jobs.html", jobs=jobs_page.jobs, total=jobs_page.total, query=query, pages=pages,
+        printers=sorted(printers.items(), key=lambda item: (item[1], item[0])),
+        starters=store().print_job_starters(printers.keys()), outcomes=OUTCOMES,
+        started_outside=STARTED_OUTSIDE, totals=_sum(stats["printer"]),
+        by_printer=stats["printer"][:STATS_ROWS_SHOWN], by_user=stats["user"][:STATS_ROWS_SHOWN],
+        more_printers=max(0, len(stats["printer"]) - STATS_ROWS_SHOWN),
+        more_users=max(0, len(stats["user"]) - STATS_ROWS_SHOWN), error=None)
+
+
+@bp.get("/jobs/<int:job_id>")
+@login_required
+def detail(job_id: int) -> str:
+    """Show one job with every field."""
+    return render_template("job.html", job=_job_or_404(job_id))
+
+
+@bp.get("/jobs.csv")
+@login_required
+def export() -> Response:
+    """Download the filtered list (every page) as CSV."""
+    query = _query_or_400()
+    devices = list(visible_devices())
+    sync_store = store()  # captured: the body streams after this request's context is gone
+    day = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
+    body = csv_lines(_all_pages(sync_store, devices, query.job_filter))
+    return Response((chunk.encode("utf-8") for chunk in body),
+                    mimetype="text/csv", headers={
+                        "Content-Type": "text/csv; charset=utf-8",
+                        "Content-Disposition": f'attachment; filename="printfleet-jobs-{day}.csv"',
+                        "Cache-Control": "no-store"})
+
+
+@bp.get("/api/v1/jobs")
+@login_required
+def api_list() -> Response:
+    """Return one page of the filtered jobs as JSON."""
+    query = _query_or_400()
+    jobs_page = store().print_jobs_page(list(visible_devices()), query.job_filter,
+                                        query.per_page, query.offset)
+    return jsonify(jobs=[job_to_dict(job) for job in jobs_page.jobs], total=jobs_page.total,
+                   page=query.page, per_page=query.per_page)
+
+
+@bp.get("/api/v1/jobs/<int:job_id>")
+@login_required
+def api_detail(job_id: int) -> Response:
+    """Return one job as JSON."""
+    return jsonify(job_to_dict(_job_or_404(job_id)))
+
+
+@bp.get("/api/v1/jobs/stats")
+@login_required
+def api_stats() -> Response:
+    """Return statistics of the filtered jobs: by=total (default), printer or user."""
+    query = _query_or_400()
+    by = request.args.get("by", "total")
+    if by not in STATS_SCOPES:
+        return _bad_request(f"'by' must be one of {', '.join(STATS_SCOPES)}, not {by!r}")
+    stats = store().print_job_stats(list(visible_devices()), query.job_filter, by)  # type: ignore[arg-type]
+    return jsonify(by=by, stats=[stats_to_dict(s) for s in stats])
+
+
+@bp.app_template_filter("utc")
+def format_utc(epoch: float | None) -> str:
+    """Format an epoch second as 'YYYY-MM-DD HH:MM UTC', or a dash."""
+    shown = iso_utc(epoch)
+    return "—" if shown is None else shown[:16].replace("T", " ") + " UTC"
+
+
+@bp.app_template_filter("duration")
+def format_duration(seconds: float | None) -> str:
+    """Format a duration like the printers page formats time left."""
+    return format_time_left(seconds)
+
+
+def _job_or_404(job_id: int) -> PrintJob:
+    job = store().print_job(list(visible_devices()), job_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+def _query_or_400() -> JobQuery:
+    try:
+        return parse_query(request.args)
+    except FilterError as error:
+        abort(_bad_request(str(error)))
+
+
+def _bad_request(message: str) -> Response:
+    response = jsonify(error="bad_request", message=message)
+    response.status_code = 400
+    return response
+
+
+def _all_pages(sync_store: SyncStore, devices: list[str], job_filter: JobFilter
+               ) -> Iterator[list[PrintJob]]:
+    offset = 0
+    while True:
+        jobs = sync_store.print_jobs_page(devices, job_filter, CSV_PAGE, offset).jobs
+        if not jobs:
+            return
+        yield jobs
+        offset += len(jobs)
+
+
+def _sum(groups: list) -> dict[str, float | int | None]:
+    """Totals over per-printer statistics (one pass over the jobs instead of two)."""
+    ended = sum(g.finished + g.failed + g.cancelled for g in groups)
+    finished = sum(g.finished for g in groups)
+    return {"prints": sum(g.prints for g in groups), "finished": finished,
+            "failed": sum(g.failed for g in groups),
+            "cancelled": sum(g.cancelled for g in groups),
+            "running": sum(g.running for g in groups),
+            "success_rate": finished / ended if ended else None,
+            "print_hours": sum(g.print_hours for g in groups),
+            "filament_used_mm": sum(g.filament_used_mm for g in groups),
+            "filament_used_g": sum(g.filament_used_g for g in groups)}
+
+
+def _empty_page(printers: dict[str, str]) -> dict[str, object]:
+    return {"jobs": [], "total": 0, "query": JobQuery(JobFilter()), "pages": 1,
+            "printers": sorted(printers.items(), key=lambda item: (item[1], item[0])),
+            "starters": [], "outcomes": OUTCOMES, "started_outside": STARTED_OUTSIDE,
+            "totals": _sum([]), "by_printer": [], "by_user": [], "more_printers": 0,
+            "more_users": 0}
