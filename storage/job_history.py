@@ -7,7 +7,7 @@ any scope are the same query. The SQL is in job_queries.py.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -88,6 +88,56 @@ class JobStats:
     def print_hours(self) -> float:
         return self.print_s / 3600
 
+    def plus(self, other: JobStats) -> JobStats:
+        """These statistics and another group's, added up (keeping this key and label)."""
+        return JobStats(self.key, self.label, self.prints + other.prints,
+                        self.finished + other.finished, self.failed + other.failed,
+                        self.cancelled + other.cancelled, self.running + other.running,
+                        self.print_s + other.print_s,
+                        self.filament_used_mm + other.filament_used_mm,
+                        self.filament_used_g + other.filament_used_g)
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    """Statistics of a scope's matching jobs: overall, per printer and per starting user.
+
+    Groups are ordered by prints, most first, then by label.
+    """
+
+    total: JobStats
+    by_printer: list[JobStats]
+    by_user: list[JobStats]  # key None: started at the printer, not from Printfleet
+
+    def by(self, scope: StatsScope) -> list[JobStats]:
+        return {"total": [self.total], "printer": self.by_printer, "user": self.by_user}[scope]
+
+
+def empty_stats(key: str | int | None, label: str | None) -> JobStats:
+    return JobStats(key, label, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0)
+
+
+Cell = tuple[str, int | None, JobStats]  # (device_id, started_by_user_id, their statistics)
+
+
+def summarise(cells: list[Cell], printer_names: dict[str, str],
+              user_emails: dict[int, str]) -> JobSummary:
+    """Add up per-(printer, user) cells into a JobSummary."""
+    total = empty_stats("all", "All printers")
+    printers: dict[str, JobStats] = {}
+    users: dict[int | None, JobStats] = {}
+    for device, user, cell in cells:
+        total = total.plus(cell)
+        printers[device] = printers.get(device, empty_stats(
+            device, printer_names.get(device))).plus(cell)
+        users[user] = users.get(user, empty_stats(
+            user, None if user is None else user_emails.get(user))).plus(cell)
+    return JobSummary(total, _ranked(printers.values()), _ranked(users.values()))
+
+
+def _ranked(groups: Iterable[JobStats]) -> list[JobStats]:
+    return sorted(groups, key=lambda s: (-s.prints, s.label or "", str(s.key)))
+
 
 class JobHistoryStore(Protocol):
     def print_jobs_page(self, device_ids: Collection[str], job_filter: JobFilter,
@@ -99,9 +149,9 @@ class JobHistoryStore(Protocol):
         """One job by its id if it ran on one of these devices, else None."""
         ...
 
-    def print_job_stats(self, device_ids: Collection[str], job_filter: JobFilter,
-                        by: StatsScope = "total") -> list[JobStats]:
-        """Statistics of the matching jobs: overall, per printer or per starting user."""
+    def print_job_summary(self, device_ids: Collection[str], job_filter: JobFilter
+                          ) -> JobSummary:
+        """Statistics of the matching jobs: overall, per printer and per starting user."""
         ...
 
     def print_job_starters(self, device_ids: Collection[str]) -> list[tuple[int, str]]:

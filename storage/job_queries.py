@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from .job_history import JobFilter, JobPage, JobStats, PrintJob, StatsScope
+from .job_history import Cell, JobFilter, JobPage, JobStats, JobSummary, PrintJob, summarise
 from .job_records import (
     MISSING_SQL,
     RECORD_COLUMNS,
@@ -27,19 +27,13 @@ _JOB_COLUMNS = ", ".join(f"j.{c}" for c in ("id",) + RECORD_COLUMNS)
 _JOINED = ("FROM print_jobs j JOIN devices d ON d.device_id = j.device_id "
            "LEFT JOIN users u ON u.id = j.started_by_user_id")
 _SELECT_JOBS = f"SELECT {_JOB_COLUMNS}, d.name, u.email {_JOINED}"
-_AGGREGATES = """count(*),
-    sum(CASE WHEN j.outcome = 'finished' THEN 1 ELSE 0 END),
-    sum(CASE WHEN j.outcome = 'failed' THEN 1 ELSE 0 END),
-    sum(CASE WHEN j.outcome = 'cancelled' THEN 1 ELSE 0 END),
-    sum(CASE WHEN j.outcome IS NULL THEN 1 ELSE 0 END),
+# One pass over the print_jobs_stats index: a cell per (printer, user).
+_CELLS = """SELECT j.device_id, j.started_by_user_id, count(*),
+    count(*) FILTER (WHERE j.outcome = 'finished'), count(*) FILTER (WHERE j.outcome = 'failed'),
+    count(*) FILTER (WHERE j.outcome = 'cancelled'), count(*) FILTER (WHERE j.outcome IS NULL),
     coalesce(sum(j.print_s), 0), coalesce(sum(j.filament_used_mm), 0),
-    coalesce(sum(j.filament_used_g), 0)"""
-_GROUPS = {
-    "total": ("'all'", "'All printers'", ""),
-    "printer": ("j.device_id", "d.name", "GROUP BY j.device_id, d.name"),
-    "user": ("j.started_by_user_id", "u.email", "GROUP BY j.started_by_user_id, u.email"),
-}
-
+    coalesce(sum(j.filament_used_g), 0)
+    FROM print_jobs j WHERE {where} GROUP BY j.device_id, j.started_by_user_id"""
 
 
 class JobQueries(SharedQueries):
@@ -50,9 +44,13 @@ class JobQueries(SharedQueries):
         where, params = _where(device_ids, job_filter)
         if where is None:
             return JobPage([], 0)
+        # The page's ids come from the (device_id, started_at) index alone; only
+        # those rows are read and joined.
         with self._sql_tx() as tx:
-            rows, _ = tx.run(f"{_SELECT_JOBS} WHERE {where} ORDER BY j.started_at DESC, "
-                             "j.id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+            rows, _ = tx.run(f"{_SELECT_JOBS} WHERE j.id IN (SELECT j.id FROM print_jobs j "
+                             f"WHERE {where} ORDER BY j.started_at DESC, j.id DESC "
+                             "LIMIT ? OFFSET ?) ORDER BY j.started_at DESC, j.id DESC",
+                             (*params, limit, offset))
             total, _ = tx.run(f"SELECT count(*) FROM print_jobs j WHERE {where}", params)
         return JobPage([PrintJob(*row) for row in rows], int(total[0][0]))
 
@@ -64,23 +62,26 @@ class JobQueries(SharedQueries):
             return None
         return PrintJob(*rows[0])
 
-    def print_job_stats(self, device_ids: Collection[str], job_filter: JobFilter,
-                        by: StatsScope = "total") -> list[JobStats]:
-        key, label, group = _GROUPS[by]
+    def print_job_summary(self, device_ids: Collection[str], job_filter: JobFilter
+                          ) -> JobSummary:
         where, params = _where(device_ids, job_filter)
         if where is None:
-            return [JobStats("all", "All printers", 0, 0, 0, 0, 0, 0.0, 0.0, 0.0)
-                    ] if by == "total" else []
-        rows = self._run(f"SELECT {key}, {label}, {_AGGREGATES} {_JOINED} WHERE {where} "
-                         f"{group} ORDER BY 3 DESC, 2", params)
-        return [_stats(row) for row in rows]
+            return summarise([], {}, {})
+        with self._sql_tx() as tx:
+            cells = [_cell(row) for row in tx.run(_CELLS.format(where=where), params)[0]]
+            devices = sorted({device for device, _, _ in cells})
+            users = sorted({user for _, user, _ in cells if user is not None})
+            names = _lookup(tx, "SELECT device_id, name FROM devices WHERE device_id", devices)
+            emails = _lookup(tx, "SELECT id, email FROM users WHERE id", users)
+        return summarise(cells, names, emails)
 
     def print_job_starters(self, device_ids: Collection[str]) -> list[tuple[int, str]]:
         where, params = _where(device_ids, JobFilter())
         if where is None:
             return []
-        rows = self._run(f"SELECT DISTINCT u.id, u.email {_JOINED} WHERE {where} "
-                         "AND u.id IS NOT NULL ORDER BY u.email", params)
+        rows = self._run("SELECT u.id, u.email FROM users u WHERE u.id IN (SELECT "
+                         f"j.started_by_user_id FROM print_jobs j WHERE {where}) "
+                         "ORDER BY u.email", params)
         return [(int(row[0]), str(row[1])) for row in rows]
 
     def refresh_print_jobs(self, keys: Sequence[JobKey]) -> int:
@@ -139,8 +140,18 @@ def _where(device_ids: Collection[str], f: JobFilter) -> tuple[str | None, tuple
     return " AND ".join(clauses), tuple(params)
 
 
-def _stats(row: tuple) -> JobStats:
-    key, label, prints, finished, failed, cancelled, running, print_s, mm, grams = row
-    return JobStats(key, label, int(prints), int(finished or 0), int(failed or 0),
-                    int(cancelled or 0), int(running or 0), float(print_s), float(mm),
-                    float(grams))
+def _cell(row: tuple) -> Cell:
+    device, user, prints, finished, failed, cancelled, running, print_s, mm, grams = row
+    return device, user, JobStats(None, None, int(prints), int(finished), int(failed),
+                                  int(cancelled), int(running), float(print_s), float(mm),
+                                  float(grams))
+
+
+def _lookup(tx: SqlRunner, select: str, keys: Sequence) -> dict:
+    """Map keys to labels with `select ... IN (keys)`, a few hundred at a time."""
+    found: dict = {}
+    for first in range(0, len(keys), 500):
+        chunk = keys[first:first + 500]
+        rows, _ = tx.run(f"{select} IN ({', '.join('?' for _ in chunk)})", tuple(chunk))
+        found.update((row[0], row[1]) for row in rows)
+    return found

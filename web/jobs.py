@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from storage import SyncStore
-from storage.job_history import OUTCOMES, JobFilter, PrintJob, StatsScope
+from storage.job_history import OUTCOMES, JobFilter, PrintJob, StatsScope, empty_stats
 
 from .context import store
 from .job_export import csv_lines, iso_utc, job_to_dict, stats_to_dict
@@ -47,17 +47,22 @@ def page() -> ResponseReturnValue:
         return render_template("jobs.html", error=str(error), **_empty_page(printers)), 400
     jobs_page = store().print_jobs_page(printers.keys(), query.job_filter, query.per_page,
                                         query.offset)
-    stats = {by: store().print_job_stats(printers.keys(), query.job_filter, by)
-             for by in ("printer", "user")}
+    summary = store().print_job_summary(printers.keys(), query.job_filter)
     pages = max(1, -(-jobs_page.total // query.per_page))
+    if query.job_filter.started_by_user_id is None and not query.job_filter.started_outside:
+        # Everyone who started a job in scope is in the per-user statistics already.
+        starters = sorted(((int(s.key), s.label or "") for s in summary.by_user
+                           if s.key is not None), key=lambda starter: starter[1])
+    else:
+        starters = store().print_job_starters(printers.keys())
     return render_template(
         "jobs.html", jobs=jobs_page.jobs, total=jobs_page.total, query=query, pages=pages,
         printers=sorted(printers.items(), key=lambda item: (item[1], item[0])),
-        starters=store().print_job_starters(printers.keys()), outcomes=OUTCOMES,
-        started_outside=STARTED_OUTSIDE, totals=_sum(stats["printer"]),
-        by_printer=stats["printer"][:STATS_ROWS_SHOWN], by_user=stats["user"][:STATS_ROWS_SHOWN],
-        more_printers=max(0, len(stats["printer"]) - STATS_ROWS_SHOWN),
-        more_users=max(0, len(stats["user"]) - STATS_ROWS_SHOWN), error=None)
+        starters=starters, outcomes=OUTCOMES, started_outside=STARTED_OUTSIDE,
+        totals=summary.total, by_printer=summary.by_printer[:STATS_ROWS_SHOWN],
+        by_user=summary.by_user[:STATS_ROWS_SHOWN],
+        more_printers=max(0, len(summary.by_printer) - STATS_ROWS_SHOWN),
+        more_users=max(0, len(summary.by_user) - STATS_ROWS_SHOWN), error=None)
 
 
 @bp.get("/jobs/<int:job_id>")
@@ -109,8 +114,8 @@ def api_stats() -> Response:
     by = request.args.get("by", "total")
     if by not in STATS_SCOPES:
         return _bad_request(f"'by' must be one of {', '.join(STATS_SCOPES)}, not {by!r}")
-    stats = store().print_job_stats(list(visible_devices()), query.job_filter, by)  # type: ignore[arg-type]
-    return jsonify(by=by, stats=[stats_to_dict(s) for s in stats])
+    summary = store().print_job_summary(list(visible_devices()), query.job_filter)
+    return jsonify(by=by, stats=[stats_to_dict(s) for s in summary.by(by)])  # type: ignore[arg-type]
 
 
 @bp.app_template_filter("utc")
@@ -157,23 +162,9 @@ def _all_pages(sync_store: SyncStore, devices: list[str], job_filter: JobFilter
         offset += len(jobs)
 
 
-def _sum(groups: list) -> dict[str, float | int | None]:
-    """Totals over per-printer statistics (one pass over the jobs instead of two)."""
-    ended = sum(g.finished + g.failed + g.cancelled for g in groups)
-    finished = sum(g.finished for g in groups)
-    return {"prints": sum(g.prints for g in groups), "finished": finished,
-            "failed": sum(g.failed for g in groups),
-            "cancelled": sum(g.cancelled for g in groups),
-            "running": sum(g.running for g in groups),
-            "success_rate": finished / ended if ended else None,
-            "print_hours": sum(g.print_hours for g in groups),
-            "filament_used_mm": sum(g.filament_used_mm for g in groups),
-            "filament_used_g": sum(g.filament_used_g for g in groups)}
-
-
 def _empty_page(printers: dict[str, str]) -> dict[str, object]:
     return {"jobs": [], "total": 0, "query": JobQuery(JobFilter()), "pages": 1,
             "printers": sorted(printers.items(), key=lambda item: (item[1], item[0])),
             "starters": [], "outcomes": OUTCOMES, "started_outside": STARTED_OUTSIDE,
-            "totals": _sum([]), "by_printer": [], "by_user": [], "more_printers": 0,
+            "totals": empty_stats("all", "All printers"), "by_printer": [], "by_user": [], "more_printers": 0,
             "more_users": 0}

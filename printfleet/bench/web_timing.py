@@ -76,9 +76,7 @@ def page_reads(app: Flask, store: SyncStore, user_id: int, end: float) -> dict[s
     def jobs(job_filter: JobFilter) -> object:
         devices = [p.device_id for p in store.printers_for_user(user_id)]
         return (store.print_jobs_page(devices, job_filter, JOBS_PER_PAGE),
-                store.print_job_stats(devices, job_filter, "printer"),
-                store.print_job_stats(devices, job_filter, "user"),
-                store.print_job_starters(devices))
+                store.print_job_summary(devices, job_filter))
 
     def printer(device: str) -> object:
         return (store.printer_for_user(user_id, device),

@@ -140,30 +140,36 @@ def test_a_job_is_found_only_in_its_scope(fleet):
 
 def test_statistics_overall_per_printer_and_per_user(fleet):
     sync = fleet["sync"]
-    (total,) = sync.print_job_stats(ALICE_DEVICES, JobFilter())
+    summary = sync.print_job_summary(ALICE_DEVICES, JobFilter())
+    total = summary.total
     assert (total.prints, total.finished, total.failed, total.cancelled, total.running) == (
         4, 1, 1, 1, 1)
     assert total.success_rate == pytest.approx(1 / 3)
     assert total.print_hours == pytest.approx(2 + 1 + 0.5)
     assert (total.filament_used_mm, total.filament_used_g) == (7100.0, 21.0)
+    assert summary.by("total") == [total]
 
-    printers = {s.key: s for s in sync.print_job_stats(ALICE_DEVICES, JobFilter(), "printer")}
+    printers = {s.key: s for s in summary.by_printer}
     assert set(printers) == ALICE_DEVICES
     assert (printers["a-1"].label, printers["a-1"].prints, printers["a-1"].success_rate) == (
         "Alpha", 2, 0.5)
     assert printers["a-2"].success_rate == 0.0 and printers["a-2"].print_hours == 0.5
+    assert [s.key for s in summary.by_printer] == ["a-1", "a-2"]  # ties: by name
 
-    users = {s.key: s for s in sync.print_job_stats(ALICE_DEVICES, JobFilter(), "user")}
+    users = {s.key: s for s in summary.by_user}
     assert set(users) == {fleet["alice"], fleet["bob"], None}
     assert (users[fleet["alice"]].label, users[fleet["alice"]].prints) == (
         "alice@example.com", 1)
     assert users[None].prints == 2 and users[None].label is None
+    assert summary.by_user[0].key is None  # most prints first
 
     # Any set of devices is a scope (an organisation's, say); filters apply too.
-    (everything,) = sync.print_job_stats(ALICE_DEVICES | {"b-1"}, JobFilter(outcome="finished"))
-    assert (everything.prints, everything.success_rate) == (2, 1.0)
-    (nothing,) = sync.print_job_stats(set(), JobFilter())
-    assert nothing.prints == 0 and nothing.success_rate is None
+    everything = sync.print_job_summary(ALICE_DEVICES | {"b-1"}, JobFilter(outcome="finished"))
+    assert (everything.total.prints, everything.total.success_rate) == (2, 1.0)
+    assert {s.key for s in everything.by_printer} == {"a-1", "b-1"}
+    nothing = sync.print_job_summary(set(), JobFilter())
+    assert nothing.total.prints == 0 and nothing.total.success_rate is None
+    assert nothing.by_printer == nothing.by_user == []
 
 
 def test_starters_are_everyone_who_started_a_job_in_scope(fleet):
