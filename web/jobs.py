@@ -49,8 +49,8 @@ def page() -> ResponseReturnValue:
                                         query.offset)
     summary = store().print_job_summary(printers.keys(), query.job_filter)
     pages = max(1, -(-jobs_page.total // query.per_page))
-    if query.job_filter.started_by_user_id is None and not query.job_filter.started_outside:
-        # Everyone who started a job in scope is in the per-user statistics already.
+    if query.job_filter == JobFilter():
+        # Unfiltered, everyone who started a job in scope is in the per-user statistics.
         starters = sorted(((int(s.key), s.label or "") for s in summary.by_user
                            if s.key is not None), key=lambda starter: starter[1])
     else:

@@ -9,6 +9,7 @@ import pytest
 from printfleet.bench.web_fleet import Fleet, job_event_rows
 from storage.jobs import build_job_records
 from storage.rows import COLUMNS
+from tests.storage.postgres_server import server_dsn
 
 from .test_queries import printfleet
 
@@ -18,15 +19,17 @@ PRINTERS, DAYS, REPEATS = 3, 2, 4
 PAGES = ("printers", "printer_page", "jobs", "jobs_filtered")
 
 
-def test_a_tiny_run_reports_every_page_with_positive_figures(tmp_path):
-    result = printfleet(tmp_path, "bench", "web", "--backend", "sqlite", "--printers",
-                        str(PRINTERS), "--days", str(DAYS), "--repeats", str(REPEATS),
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_tiny_run_reports_every_page_with_positive_figures(tmp_path, backend):
+    extra = ("--dsn", server_dsn()) if backend == "postgres" else ()
+    result = printfleet(tmp_path, "bench", "web", "--backend", backend, "--printers",
+                        str(PRINTERS), "--days", str(DAYS), "--repeats", str(REPEATS), *extra,
                         "--log-level", "WARNING")
 
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert (report["bench"], report["backend"], report["printers"], report["days"]) == (
-        "web", "sqlite", PRINTERS, DAYS)
+        "web", backend, PRINTERS, DAYS)
     assert report["full_size"] is False
     rows = report["load"]["rows"]
     assert rows["devices"] == rows["device_state"] == PRINTERS

@@ -119,6 +119,10 @@ def test_filters_filter(alice_client, fleet):
     assert len(page_rows(html)) == 1 and "j3.gcode" in html
     assert '<option value="a-2" selected>Beta</option>' in html
     assert '<option value="finished" selected>finished</option>' in html
+    # The starters to choose from stay everyone's, whatever the filter.
+    html = text(alice_client.get("/jobs?user=printer"))
+    assert f'<option value="{fleet["alice"]}" >alice@example.org</option>' in html
+    assert '<option value="printer" selected>At the printer</option>' in html
 
 
 def test_pages_and_their_links(alice_client):
