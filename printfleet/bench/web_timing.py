@@ -75,8 +75,11 @@ def page_reads(app: Flask, store: SyncStore, user_id: int, end: float) -> dict[s
 
     def jobs(job_filter: JobFilter) -> object:
         devices = [p.device_id for p in store.printers_for_user(user_id)]
-        return (store.print_jobs_page(devices, job_filter, JOBS_PER_PAGE),
-                store.print_job_summary(devices, job_filter))
+        reads = (store.print_jobs_page(devices, job_filter, JOBS_PER_PAGE),
+                 store.print_job_summary(devices, job_filter))
+        # Filtered, the page also lists everyone who started a job (unfiltered
+        # it takes them from the statistics).
+        return reads if job_filter == JobFilter() else (*reads, store.print_job_starters(devices))
 
     def printer(device: str) -> object:
         return (store.printer_for_user(user_id, device),
