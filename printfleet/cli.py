@@ -179,6 +179,28 @@ def _parser() -> argparse.ArgumentParser:
     queries.add_argument("--json", action="store_true",
                          help="print the full report as JSON instead of a summary")
 
+    web_help = ("web: fill a fresh store with N printers (default 1,000) and 30 days of history "
+                "(rollups, print jobs, downtime), then time p50/p95 of the fleet dashboard, a "
+                "printer page and the jobs list through the web app with a signed-in session, "
+                "next to the same reads on the store, against p95 <= 300 ms a page")
+    web = bench_sub.add_parser("web", parents=[common], help=web_help, description=web_help)
+    web.set_defaults(handler=commands.bench_web)
+    web.add_argument("--backend", choices=["sqlite", "postgres"],
+                     help="store to measure (default: storage.backend of the settings). "
+                          "postgres creates and drops a fresh database on the server given by "
+                          "--dsn or the variable storage.postgres_dsn_env names "
+                          "(default DATABASE_URL), with plain rollup tables")
+    web.add_argument("--dsn", metavar="URL",
+                     help="PostgreSQL server to create the scratch database on, as a user who "
+                          "may CREATE DATABASE (default: from the environment)")
+    web.add_argument("--printers", type=int, default=1000, metavar="N",
+                     help="printers, all owned by the bench user (default 1000)")
+    web.add_argument("--days", type=int, default=30, metavar="D",
+                     help="days of history per printer (default 30)")
+    web.add_argument("--repeats", type=int, default=100, metavar="N",
+                     help="timed runs per page and side, each for a random printer "
+                          "(default 100)")
+
     connections_help = ("connections: start a broker with broker-config, provision N devices "
                         "each with its own credentials, connect them all at once and hold them, "
                         "then check every device's message reaches the fleet and that sampled "

@@ -156,6 +156,18 @@ def bench_queries(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_web(context: Context, args: argparse.Namespace) -> int:
+    from .bench.web import WebBenchOptions, run
+
+    if min(args.printers, args.days, args.repeats) < 1:
+        raise CommandError("--printers, --days and --repeats must be at least 1")
+    options = WebBenchOptions(args.backend or context.settings.storage.backend, args.printers,
+                              args.days, args.repeats, args.dsn)
+    report = _run_bench(run, context, options)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def user_add(context: Context, args: argparse.Namespace) -> int:
     from web.passwords import hash_password
 

@@ -22,6 +22,7 @@ from .charts import Flavour, TemperatureChart
 from .devices import DeviceEditStore
 from .downtime import DowntimeInterval
 from .files import FileEntry
+from .job_history import JobHistoryStore
 from .jobs import JobRecord
 from .notification_outbox import NotificationOutboxStore
 from .notifications import NotificationSettingsStore
@@ -204,6 +205,7 @@ class SyncStore(
     OrgStore,
     PrinterPageStore,
     CameraStore,
+    JobHistoryStore,
     Protocol,
 ):
     def start(self) -> None: ...

@@ -23,6 +23,7 @@ from .device_files import bp as device_files_bp
 from .errors import init_errors
 from .files import MULTIPART_OVERHEAD_BYTES
 from .files import bp as files_bp
+from .jobs import bp as jobs_bp
 from .notifications import bp as notifications_bp
 from .openapi import bp as openapi_bp
 from .org_invitations import bp as org_invitations_bp
@@ -89,4 +90,5 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(printer_commands_bp)
     app.register_blueprint(device_files_bp)
     app.register_blueprint(camera_bp)
+    app.register_blueprint(jobs_bp)
     return app

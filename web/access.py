@@ -14,6 +14,7 @@ from flask import abort
 from flask_login import current_user
 
 from storage import PrinterRow
+from storage.job_history import PrintJob
 from storage.orgs import COMMANDING_ROLES, MANAGING_ROLES, OrgMembership
 
 from .context import store
@@ -42,6 +43,19 @@ def printer_or_404(device_id: str, need: Need = Need.VIEW) -> PrinterRow:
     if need is Need.MANAGE and printer.role not in MANAGING_ROLES:
         abort(403, description=NOT_A_MANAGER.format(role=printer.role))
     return printer
+
+
+def visible_devices() -> dict[str, str]:
+    """The signed-in user's printers (own and their organisations'): device id -> name."""
+    return {p.device_id: p.name for p in store().printers_for_user(current_user.id)}
+
+
+def job_or_404(job_id: int) -> PrintJob:
+    """Return a print job on one of the user's printers, or abort with 404."""
+    job = store().print_job(list(visible_devices()), job_id)
+    if job is None:
+        abort(404)
+    return job
 
 
 def org_or_404(org_id: int, manage: bool = False) -> OrgMembership:

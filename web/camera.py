@@ -22,8 +22,9 @@ from printfleet.device_commands import CommandError, MqttPublisher
 from printfleet.settings import Settings
 from storage.camera import JOB, CameraFrame
 from storage.camera_images import CameraImages
+from storage.job_history import PrintJob
 
-from .access import Need, printer_or_404
+from .access import Need, job_or_404, printer_or_404
 from .context import EXTENSION_KEY, store, web_state
 
 logger = logging.getLogger(__name__)
@@ -103,22 +104,23 @@ def watch(device_id: str) -> tuple[Response, int]:
                    image_url=url_for("camera.live_image", device_id=device_id)), 200
 
 
-@bp.get("/jobs/<job_id>/pictures/<int:picture_id>")
+@bp.get("/jobs/<int:job_id>/pictures/<int:picture_id>")
 @login_required
-def job_picture(job_id: str, picture_id: int) -> Response:
+def job_picture(job_id: int, picture_id: int) -> Response:
     """A picture taken at one of the job's events; 404 unless the job's printer is visible."""
+    job = job_or_404(job_id)
     frame = store().camera_frame(picture_id)
-    if frame is None or frame.kind != JOB or frame.job_id != job_id:
+    if (frame is None or frame.kind != JOB or frame.device_id != job.device_id
+            or frame.job_id != job.job_id):
         abort(404)
-    printer_or_404(frame.device_id, Need.VIEW)
     return _picture(frame, JOB_PICTURE_CACHE)
 
 
-def job_pictures(device_id: str, job_id: str) -> list[dict]:
-    """The job's pictures for a page (url, reason, ts); call after printer_or_404(device_id)."""
-    return [{"url": url_for("camera.job_picture", job_id=job_id, picture_id=frame.id),
+def job_pictures(job: PrintJob) -> list[dict]:
+    """The job's pictures for its page (url, reason, ts); call after job_or_404."""
+    return [{"url": url_for("camera.job_picture", job_id=job.id, picture_id=frame.id),
              "reason": frame.reason, "ts": frame.ts}
-            for frame in store().job_pictures(device_id, job_id)]
+            for frame in store().job_pictures(job.device_id, job.job_id)]
 
 
 def _picture(frame: CameraFrame, cache_control: str) -> Response:

@@ -23,6 +23,17 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ..interface import Accepted, BatchResult, Rejected
+from ..job_records import (
+    UPSERT_SQL,
+    JobKey,
+    as_events,
+    chunks,
+    events_query,
+    issuers_query,
+    job_keys,
+    record_rows,
+    transactions_of,
+)
 from ..rollups import ROLLUP_WIDTHS_S, fold_into
 from ..rows import COLUMNS, split_batch
 from .connection import (
@@ -127,6 +138,8 @@ class PostgresIngestStore:
                     result.duplicates += len(rows) - stored
             if split.devices:
                 await update_device_state(cursor, split.devices)
+            if split.rows.get("job_events"):
+                await _refresh_jobs(cursor, job_keys(split.rows["job_events"]))
             if rejected:
                 await _copy(cursor, _COPY_REJECTS, [_reject_row(r) for r in rejected])
         return result
@@ -163,6 +176,31 @@ async def _insert_new(cursor: AsyncCursor[Any], statements: tuple[str, str, str]
         counted = await cursor.fetchone()
         return int(counted[0]) if counted else 0
     return cursor.rowcount
+
+
+# Workers refolding the same job wait for each other here, so the second one
+# reads the first one's events once committed (READ COMMITTED: each statement
+# sees what committed before it). Taken last and in key order: no deadlock.
+_LOCK_JOB = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+_UPSERT_JOB = UPSERT_SQL.replace("?", "%s")
+
+
+async def _refresh_jobs(cursor: AsyncCursor[Any], keys: list[JobKey]) -> None:
+    """Refold the print_jobs records of the jobs this batch brought events for."""
+    # As COPY stored them: NUL characters replaced (values.text_safe).
+    keys = sorted({text_safe(key) for key in keys})
+    for device_id, job_id in keys:
+        await cursor.execute(_LOCK_JOB, (f"print_job/{device_id}/{job_id}",))
+    for chunk in chunks(keys):
+        sql, params = events_query(chunk)
+        await cursor.execute(sql.replace("?", "%s"), params)
+        events = as_events(await cursor.fetchall())
+        issuers: list = []
+        if transactions := transactions_of(events):
+            sql, params = issuers_query(transactions)
+            await cursor.execute(sql.replace("?", "%s"), params)
+            issuers = list(await cursor.fetchall())
+        await cursor.executemany(_UPSERT_JOB, record_rows(events, issuers))
 
 
 async def _copy(cursor: AsyncCursor[Any], statement: str, rows: list[tuple]) -> None:

@@ -21,6 +21,7 @@ from ..derived import DerivedReads
 from ..devices import DeviceEditQueries
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
+from ..job_queries import JobQueries, backfill_print_jobs
 from ..notification_outbox import NotificationOutboxQueries
 from ..notifications import NotificationSettingsQueries
 from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
@@ -100,6 +101,7 @@ class PostgresSyncStore(
     OrgQueries,
     PrinterPageQueries,
     CameraQueries,
+    JobQueries,
     DerivedReads,
 ):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
@@ -173,6 +175,9 @@ class PostgresSyncStore(
         """Apply the numbered migrations, then TimescaleDB mode where it is wanted and possible."""
         with connect(self._dsn) as connection:
             applied = apply_migrations(connection)
+            if applied:
+                with connection.transaction():
+                    backfill_print_jobs(_PostgresRunner(connection))
             with migration_lock(connection):
                 mode = server_mode(connection)
                 if not mode.timescale and self._timescaledb != "off":

@@ -11,6 +11,17 @@ from pathlib import Path
 import aiosqlite
 
 from ..interface import Accepted, BatchResult, Rejected
+from ..job_records import (
+    UPSERT_SQL,
+    JobKey,
+    as_events,
+    chunks,
+    events_query,
+    issuers_query,
+    job_keys,
+    record_rows,
+    transactions_of,
+)
 from ..rollups import (
     HEATER_COLUMNS,
     ROLLUP_WIDTHS_S,
@@ -113,6 +124,8 @@ class SqliteIngestStore:
                 result.stored += stored
                 result.duplicates += len(rows) - stored
             await self._update_device_state(split.devices)
+            if split.rows.get("job_events"):
+                await self._refresh_jobs(job_keys(split.rows["job_events"]))
             if rejected:
                 await self._db.executemany(_REJECT, [_reject_row(r) for r in rejected])
             await self._db.execute("COMMIT")
@@ -150,6 +163,19 @@ class SqliteIngestStore:
                 await db.execute(fold)
         await db.execute("DELETE FROM staging_telemetry")
         return stored
+
+    async def _refresh_jobs(self, keys: list[JobKey]) -> None:
+        """Refold the print_jobs records of the jobs this batch brought events for."""
+        db = self._db
+        assert db is not None
+        for chunk in chunks(keys):
+            async with db.execute(*events_query(chunk)) as cursor:
+                events = as_events(await cursor.fetchall())
+            issuers: list = []
+            if transactions := transactions_of(events):
+                async with db.execute(*issuers_query(transactions)) as cursor:
+                    issuers = list(await cursor.fetchall())
+            await db.executemany(UPSERT_SQL, record_rows(events, issuers))
 
     async def _update_device_state(self, devices: dict[str, DeviceUpdate]) -> None:
         db = self._db

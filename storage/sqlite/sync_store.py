@@ -20,6 +20,7 @@ from ..derived import DerivedReads
 from ..devices import DeviceEditQueries
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
+from ..job_queries import JobQueries
 from ..migrations import migrations_for
 from ..notification_outbox import NotificationOutboxQueries
 from ..notifications import NotificationSettingsQueries
@@ -66,6 +67,7 @@ class SqliteSyncStore(
     OrgQueries,
     PrinterPageQueries,
     CameraQueries,
+    JobQueries,
     DerivedReads,
 ):
     """One connection per thread, so a threaded web server can share the store."""
@@ -129,6 +131,8 @@ class SqliteSyncStore(
                            (migration.version, migration.title, time.time()))
             logger.info("applied sqlite migration %04d_%s", migration.version, migration.title)
             applied.append(migration.version)
+        if applied:
+            self.backfill_print_jobs()
         return applied
 
     # Accounts

@@ -42,6 +42,7 @@ class World:
 
     app: Flask
     store: Any
+    db_path: Any
     alice_id: int
     alice: FlaskClient
     ids: dict[str, str]
@@ -124,8 +125,18 @@ def _command(world: World) -> str:
     return "tx-alice"
 
 
-def _camera_job(world: World) -> str:
-    return "job-alice"  # the printer's own id for a print, as its pictures name it
+def _print_job(world: World) -> str:
+    from printfleet_protocol import SCHEMA_VERSION
+    from printfleet_protocol.payloads import JobEvent, JobEventKind, JobOrigin
+    from storage.job_history import JobFilter
+
+    from .conftest import write_messages
+
+    write_messages(world.db_path, [(world.ids["device_id"], JobEvent(
+        v=SCHEMA_VERSION, ts=1.0, seq=1, job_id="job-alice", event=JobEventKind.STARTED,
+        file_name="alice.gcode", origin=JobOrigin.SIMULATOR))])
+    (job,) = world.store.print_jobs_page([world.ids["device_id"]], JobFilter(), 10).jobs
+    return str(job.id)
 
 
 def _job_picture(world: World) -> str:
@@ -138,7 +149,7 @@ def _job_picture(world: World) -> str:
         images = CameraImages(world.store, web_state().settings.camera_dir)
     png = b"\x89PNG\r\n\x1a\n" + b"job" * 40
     frame = images.save(Picture(world.ids["device_id"], 1, time.time(), time.time(),
-                                "job_started", world.ids["job_id"], png))
+                                "job_started", "job-alice", png))
     assert frame is not None
     # And a live picture, so the printer's live image is there for its owner.
     jpeg = b"\xff\xd8\xff\xe0" + b"live" * 30
@@ -160,7 +171,7 @@ OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "user_id": _member,
     "invitation_id": _invitation,
     "transaction_id": _command,
-    "job_id": _camera_job,
+    "job_id": _print_job,
     "picture_id": _job_picture,
 }
 
@@ -176,10 +187,10 @@ def _id_routes(app: Flask) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture
-def world(app: Flask, store, users) -> World:
+def world(app: Flask, store, users, db_path) -> World:
     alice = app.test_client()
     sign_in(alice, *ALICE)
-    made = World(app, store, users[ALICE[0]], alice, {})
+    made = World(app, store, db_path, users[ALICE[0]], alice, {})
     for name, make in OWNED_BY_ALICE.items():
         made.ids[name] = make(made)
     return made

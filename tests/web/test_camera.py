@@ -12,13 +12,15 @@ from flask import Flask
 
 from printfleet.context import Context
 from printfleet.settings import Settings
-from printfleet_protocol import Family, decode, device_topic
+from printfleet_protocol import SCHEMA_VERSION, Family, decode, device_topic
+from printfleet_protocol.payloads import JobEvent, JobEventKind, JobOrigin
 from storage.camera_images import CameraImages, Picture
+from storage.job_history import JobFilter
 from storage.sqlite import SqliteSyncStore
 from web.camera import CAMERA_KEY
 
 from ..support import RunningBroker, connect_client, make_settings, start_broker, wait_until
-from .conftest import ALICE, BOB, csrf_from
+from .conftest import ALICE, BOB, csrf_from, write_messages
 from .flask_client import sign_in, text
 
 pytestmark = pytest.mark.timeout(60)
@@ -80,17 +82,32 @@ def test_a_live_picture_older_than_its_ttl_is_not_shown(app, images, printer, se
     assert alice.get("/printers/cam-1/camera/live.jpg").status_code == 404
 
 
-def test_job_pictures_go_to_the_owner_only(app, images, printer):
+def print_job_ids(store: SqliteSyncStore, db_path: Path, *job_ids: str) -> list[int]:
+    """Start these jobs on cam-1 through real ingest; return their print-job ids."""
+    write_messages(db_path, [("cam-1", JobEvent(v=SCHEMA_VERSION, ts=time.time(), seq=n,
+                                                job_id=job_id, event=JobEventKind.STARTED,
+                                                file_name=f"{job_id}.gcode",
+                                                origin=JobOrigin.SIMULATOR))
+                             for n, job_id in enumerate(job_ids, 1)])
+    page = store.print_jobs_page(["cam-1"], JobFilter(), 10)
+    ids = {job.job_id: job.id for job in page.jobs}
+    return [ids[job_id] for job_id in job_ids]
+
+
+def test_job_pictures_go_to_the_owner_only(app, images, printer, store, db_path):
     alice, bob = signed_in(app, ALICE), signed_in(app, BOB)
+    job_7, job_8 = print_job_ids(store, db_path, "job-7", "job-8")
     picture = save(images, 1, PNG, "job_started", "job-7")
     live = save(images, 2, JPEG)
-    url = f"/jobs/job-7/pictures/{picture}"
+    url = f"/jobs/{job_7}/pictures/{picture}"
     reply = alice.get(url)
     assert reply.status_code == 200 and reply.data == PNG and reply.mimetype == "image/png"
     assert bob.get(url).status_code == 404
-    assert alice.get(f"/jobs/job-8/pictures/{picture}").status_code == 404, "another job's"
-    assert alice.get(f"/jobs/job-7/pictures/{live}").status_code == 404, "a live picture"
-    assert alice.get(f"/jobs/job-7/pictures/{picture + 100}").status_code == 404
+    assert alice.get(f"/jobs/{job_8}/pictures/{picture}").status_code == 404, "another job's"
+    assert alice.get(f"/jobs/{job_7}/pictures/{live}").status_code == 404, "a live picture"
+    assert alice.get(f"/jobs/{job_7}/pictures/{picture + 100}").status_code == 404
+    # The job's page shows its pictures.
+    assert url in text(alice.get(f"/jobs/{job_7}"))
 
 
 @pytest.fixture
