@@ -14,6 +14,7 @@ from storage import SyncStore, open_sync_store
 from .account import bp as account_bp
 from .actions import bp as actions_bp
 from .activity import init_activity
+from .api_account import bp as api_account_bp
 from .api_tokens import bp as api_tokens_bp
 from .auth import init_auth
 from .camera import bp as camera_bp
@@ -79,6 +80,7 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(pairing_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(api_account_bp)
     app.register_blueprint(printer_settings_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(notifications_bp)
