@@ -60,7 +60,7 @@ class JobFilter:
 @dataclass(frozen=True, slots=True)
 class JobPage:
     jobs: list[PrintJob]
-    total: int  # jobs matching the filter, over all pages
+    total: int  # jobs matching the filter, over all pages (-1: not counted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +141,12 @@ def _ranked(groups: Iterable[JobStats]) -> list[JobStats]:
 
 class JobHistoryStore(Protocol):
     def print_jobs_page(self, device_ids: Collection[str], job_filter: JobFilter,
-                        limit: int, offset: int = 0) -> JobPage:
-        """The scope's jobs matching the filter, newest first, one page and the total."""
+                        limit: int, offset: int = 0, count: bool = True) -> JobPage:
+        """The scope's jobs matching the filter, newest first, one page and the total.
+
+        count=False leaves the total out (-1) for a caller that has it already,
+        e.g. from print_job_summary over the same filter.
+        """
         ...
 
     def print_job(self, device_ids: Collection[str], job_id: int) -> PrintJob | None:

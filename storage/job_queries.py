@@ -40,7 +40,7 @@ class JobQueries(SharedQueries):
     """The jobs history, on whichever store this is mixed into."""
 
     def print_jobs_page(self, device_ids: Collection[str], job_filter: JobFilter,
-                        limit: int, offset: int = 0) -> JobPage:
+                        limit: int, offset: int = 0, count: bool = True) -> JobPage:
         where, params = _where(device_ids, job_filter)
         if where is None:
             return JobPage([], 0)
@@ -51,8 +51,9 @@ class JobQueries(SharedQueries):
                              f"WHERE {where} ORDER BY j.started_at DESC, j.id DESC "
                              "LIMIT ? OFFSET ?) ORDER BY j.started_at DESC, j.id DESC",
                              (*params, limit, offset))
-            total, _ = tx.run(f"SELECT count(*) FROM print_jobs j WHERE {where}", params)
-        return JobPage([PrintJob(*row) for row in rows], int(total[0][0]))
+            total = (tx.run(f"SELECT count(*) FROM print_jobs j WHERE {where}", params)[0][0][0]
+                     if count else -1)
+        return JobPage([PrintJob(*row) for row in rows], int(total))
 
     def print_job(self, device_ids: Collection[str], job_id: int) -> PrintJob | None:
         if not device_ids:

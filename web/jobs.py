@@ -42,10 +42,12 @@ def page() -> ResponseReturnValue:
         query = parse_query(request.args)
     except FilterError as error:
         return render_template("jobs.html", error=str(error), **_empty_page(printers)), 400
+    # The statistics count the same jobs, so the list is not counted twice.
     jobs_page = store().print_jobs_page(printers.keys(), query.job_filter, query.per_page,
-                                        query.offset)
+                                        query.offset, count=False)
     summary = store().print_job_summary(printers.keys(), query.job_filter)
-    pages = max(1, -(-jobs_page.total // query.per_page))
+    total = summary.total.prints
+    pages = max(1, -(-total // query.per_page))
     if query.job_filter == JobFilter():
         # Unfiltered, everyone who started a job in scope is in the per-user statistics.
         starters = sorted(((int(s.key), s.label or "") for s in summary.by_user
@@ -53,7 +55,7 @@ def page() -> ResponseReturnValue:
     else:
         starters = store().print_job_starters(printers.keys())
     return render_template(
-        "jobs.html", jobs=jobs_page.jobs, total=jobs_page.total, query=query, pages=pages,
+        "jobs.html", jobs=jobs_page.jobs, total=total, query=query, pages=pages,
         printers=sorted(printers.items(), key=lambda item: (item[1], item[0])),
         starters=starters, outcomes=OUTCOMES, started_outside=STARTED_OUTSIDE,
         totals=summary.total, by_printer=summary.by_printer[:STATS_ROWS_SHOWN],

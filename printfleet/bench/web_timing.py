@@ -75,17 +75,20 @@ def page_reads(app: Flask, store: SyncStore, user_id: int, end: float) -> dict[s
 
     def jobs(job_filter: JobFilter) -> object:
         devices = [p.device_id for p in store.printers_for_user(user_id)]
-        reads = (store.print_jobs_page(devices, job_filter, JOBS_PER_PAGE),
+        reads = (store.print_jobs_page(devices, job_filter, JOBS_PER_PAGE, count=False),
                  store.print_job_summary(devices, job_filter))
         # Filtered, the page also lists everyone who started a job (unfiltered
         # it takes them from the statistics).
         return reads if job_filter == JobFilter() else (*reads, store.print_job_starters(devices))
 
     def printer(device: str) -> object:
+        # What web/printer_page.py and printer_presenters.page_data read.
         return (store.printer_for_user(user_id, device),
                 store.temperature_chart(device, end - 86400, end),
-                store.jobs_for_device(device), store.downtime_history(device, end),
-                store.uptime_by_day(device, end))
+                store.latest_facts(device), store.jobs_for_device(device),
+                store.downtime_history(device, end), store.device_created_at(device),
+                store.recent_commands(device, 10), store.device_settings(device),
+                store.files_for_printing(user_id))
 
     route = printer_page_route(app)
     week = time.strftime("%Y-%m-%d", time.gmtime(week_ago))

@@ -25,8 +25,10 @@ CREATE TABLE print_jobs (
     print_s DOUBLE PRECISION,
     UNIQUE (device_id, job_id)
 );
--- Lists: a page of a scope's newest jobs, read from the index before any row.
+-- Lists: a page of a scope's newest jobs, read from the index before any row;
+-- one printer's from the first, a whole fleet's by walking the second newest first.
 CREATE INDEX print_jobs_device_started ON print_jobs(device_id, started_at);
+CREATE INDEX print_jobs_newest ON print_jobs(started_at, id);
 -- Statistics: every column they read, grouped in this order, so one pass
 -- over the index (no table rows, no sort) gives them per printer and user.
 CREATE INDEX print_jobs_stats ON print_jobs(device_id, started_by_user_id, started_at, outcome,
