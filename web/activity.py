@@ -11,6 +11,7 @@ from flask_login import current_user
 from storage import BackendUnavailable
 
 from .context import store
+from .live import STREAM_ENDPOINTS
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 # API poll does not write to the database every time.
 ACTIVITY_RESOLUTION_S = 60.0
 # Static files and the live stream are not pages a user visits.
-_NOT_PAGES = frozenset({"static", "printers.live"})
+_NOT_PAGES = frozenset({"static"}) | STREAM_ENDPOINTS
 
 
 def record_activity(response: Response) -> Response:

@@ -23,6 +23,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from storage import User, WebSession
 
 from .context import store
+from .live import STREAM_ENDPOINTS
 from .login_backoff import WINDOW_S, retry_after
 from .passwords import dummy_hash, verify_password
 from .sessions import live_session, open_session
@@ -66,7 +67,7 @@ def load_user(session_token: str) -> SessionUser | None:
 def unauthorized() -> ResponseReturnValue:
     """Answer API and stream requests with 401 JSON, pages with a redirect to sign in."""
     # EventSource and fetch() cannot follow a redirect to a form usefully.
-    if request.path.startswith("/api/") or request.endpoint == "printers.live":
+    if request.path.startswith("/api/") or request.endpoint in STREAM_ENDPOINTS:
         response = jsonify(error="authentication required")
         response.status_code = 401
         return response

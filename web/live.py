@@ -15,6 +15,9 @@ from .presenters import printers_to_dicts
 logger = logging.getLogger(__name__)
 
 EVENT_NAME = "printers"
+# The views that stream (web/printers.py): not page views, and a signed-out
+# request gets 401, not a redirect to a form EventSource cannot show.
+STREAM_ENDPOINTS = frozenset({"printers.live", "printers.printer_live"})
 KEEPALIVE = b": keepalive\n\n"
 # How long the browser waits before reconnecting after the stream ends.
 RETRY_MS = 3000

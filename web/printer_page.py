@@ -7,6 +7,8 @@ import time
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
 
+from storage.orgs import COMMANDING_ROLES
+
 from .access import Need, printer_or_404
 from .chart_svg import DEFAULT_RANGE, RANGES, chart_to_dict, render_chart
 from .context import store
@@ -45,7 +47,8 @@ def page(device_id: str) -> str:
         "printer.html", data=data, device_id=device_id,
         chart_svg=render_chart(chart, since, now, range_name), range_name=range_name,
         ranges=list(RANGES), mesh_svg=None if figures is None else render_mesh(figures),
-        files=sync.files_for_printing(current_user.id), now=now)
+        files=sync.files_for_printing(current_user.id), now=now,
+        can_command=printer.role in COMMANDING_ROLES)
 
 
 @bp.get("/api/v1/printers/<device_id>")

@@ -8,41 +8,12 @@ import pytest
 from playwright.sync_api import Page, Request, expect
 
 from .conftest import ADMIN_EMAIL, Stack
+from .steps import StreamWatch, sign_in
 
 pytestmark = pytest.mark.timeout(180)
 
 STREAM_PATH = "/printers/live"
 ROW = 'tr[data-device-id="sim-printer-01"]'
-
-
-class StreamWatch:
-    """Count the page's connections to the live stream, and the most open at once."""
-
-    def __init__(self, page: Page, url: str) -> None:
-        self.url = url
-        self.opened = 0
-        self.open_now = 0
-        self.most_open = 0
-        page.on("request", self._started)
-        page.on("requestfinished", self._ended)
-        page.on("requestfailed", self._ended)
-
-    def _started(self, request: Request) -> None:
-        if request.url == self.url:
-            self.opened += 1
-            self.open_now += 1
-            self.most_open = max(self.most_open, self.open_now)
-
-    def _ended(self, request: Request) -> None:
-        if request.url == self.url:
-            self.open_now -= 1
-
-
-def sign_in(page: Page, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(ADMIN_EMAIL)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_signing_in_shows_the_simulated_printer_updating_live_over_one_stream(page: Page, stack: Stack):

@@ -239,3 +239,8 @@ def test_the_owner_reaches_every_id_route_that_reads(world: World):
         response = world.alice.get(_url(rule, world.ids))
         response.close()  # a download holds its file open until closed
         assert response.status_code in (200, 302), f"{endpoint}: {response.status_code}"
+
+
+def test_the_live_streams_of_one_printer_are_in_the_matrix(app: Flask):
+    # A stream is read for as long as a page is open: another user must not get one.
+    assert ("/printers/<device_id>/live", "GET", "printers.printer_live") in _id_routes(app)

@@ -199,3 +199,38 @@ def test_streams_are_capped_so_pages_still_get_threads(
     assert web_state.live_streams.wait_for_count(0, timeout_s=5)
     with client.stream("GET", "/printers/live") as response:
         assert response.status_code == 200
+
+
+def test_a_printer_stream_carries_that_printer_only_and_follows_it(client: httpx.Client, store,
+                                                                   users, db_path):
+    store.add_device("p1", "First", users[ALICE[0]], "x")
+    store.add_device("p2", "Second", users[ALICE[0]], "x")
+    write_messages(db_path, [("p1", telemetry(1, tool=180.0, bed=40.0, progress=5.0))])
+    log_in(client, *ALICE)
+    with client.stream("GET", "/printers/p1/live") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        reader = SseReader(response)
+        first = reader.next_event()
+        assert first["event"] == "printers" and first["retry"] == "3000"
+        [printer] = json.loads(first["data"])
+        assert (printer["device_id"], printer["progress_pct"]) == ("p1", 5.0)
+
+        write_messages(db_path, [("p1", telemetry(2, tool=209.5, bed=60.0, progress=57.0)),
+                                 ("p2", telemetry(1, tool=100.0, bed=30.0, progress=1.0))])
+        [latest] = json.loads(reader.next_event(timeout_s=STREAM_TIMEOUT_S)["data"])
+        assert (latest["device_id"], latest["progress_pct"]) == ("p1", 57.0)
+
+        # Removed while the page is open: the stream says so with an empty list.
+        assert store.revoke_device("p1")
+        assert json.loads(reader.next_event(timeout_s=STREAM_TIMEOUT_S)["data"]) == []
+
+
+def test_a_printer_stream_is_404_for_others_and_401_signed_out(client: httpx.Client, store, users):
+    store.add_device("bob-1", "Bob's", users[BOB[0]], "x")
+    assert client.get("/printers/bob-1/live").status_code == 401
+    assert client.get("/printers/bob-1/live").json() == {"error": "authentication required"}
+    log_in(client, *ALICE)
+    for device_id in ("bob-1", "no-such-printer"):
+        refused = client.get(f"/printers/{device_id}/live")
+        assert refused.status_code == 404, device_id

@@ -110,7 +110,7 @@ def test_page_loads_nothing_from_other_origins(client: httpx.Client, users):
     assert "default-src 'self'" in policy
     assert "script-src 'self'" in policy
     sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    assert "/static/printers.js" in sources
+    assert "/static/printers.js" in sources and "/static/live.js" in sources
     assert "/static/style.css" in sources
     assert all(source.startswith("/") and not source.startswith("//") for source in sources)
     assert "<script>" not in page.text
@@ -120,7 +120,10 @@ def test_page_loads_nothing_from_other_origins(client: httpx.Client, users):
 def test_static_files_are_served(client: httpx.Client):
     script = client.get("/static/printers.js")
     assert script.status_code == 200
-    assert "new EventSource(STREAM_URL)" in script.text
+    assert 'live.stream("/printers/live"' in script.text
+    shared = client.get("/static/live.js")
+    assert shared.status_code == 200
+    assert "new EventSource(streamUrl)" in shared.text
     assert client.get("/static/style.css").status_code == 200
 
 
