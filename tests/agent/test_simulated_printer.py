@@ -41,6 +41,26 @@ def test_heats_up_prints_and_finishes():
     assert simulated.drain_events() == []
 
 
+def test_a_downloaded_files_slicer_and_filament_are_reported(tmp_path):
+    import gzip
+    from pathlib import Path
+
+    from printfleet_gcode import read_facts
+
+    files = Path(__file__).parents[1] / "gcode" / "files"
+    path = tmp_path / "cube.gcode"
+    path.write_bytes(gzip.decompress((files / "prusaslicer-2.5.0-cube.gcode.gz").read_bytes()))
+    whole = read_facts(path).filament_mm
+    simulated = printer()
+    simulated.poll(0)
+    simulated.start_print("cube.gcode", JobOrigin.PRINTFLEET, 0, local_path=path)
+    run(simulated, 0, 300)
+    started, finished = simulated.drain_events()
+    assert (finished.slicer, finished.slicer_version) == ("PrusaSlicer", "2.5.0")
+    assert started.slicer == "PrusaSlicer" and started.filament_used_mm == 0
+    assert whole and finished.filament_used_mm == pytest.approx(whole, abs=0.01)
+
+
 def test_pause_stops_progress_and_resume_continues():
     simulated = printer()
     simulated.poll(0)

@@ -14,6 +14,7 @@ from pathlib import Path
 from printfleet_protocol.payloads import BedMesh, JobEventKind, JobOrigin, PrinterState
 
 from .base import HeaterReading, JobEventRecord, PrinterError, PrinterFacts, PrinterSnapshot
+from .file_facts import GcodeFacts, file_facts, with_file_facts
 
 AMBIENT_C = 22.0
 # First-order approach to the target: about 95 % of the way in 3 time
@@ -46,6 +47,7 @@ class _Job:
     printed_s: float = 0.0
     paused: bool = False
     fails_at_pct: float | None = None
+    file_facts: GcodeFacts | None = None  # of a downloaded file: slicer, filament
 
 
 class SimulatedPrinter:
@@ -104,7 +106,8 @@ class SimulatedPrinter:
         self._job_counter += 1
         fails = self._random.random() < self.settings.fail_probability
         self._job = _Job(uuid.uuid4().hex[:12], file_name, origin, command_transaction,
-                         fails_at_pct=self._random.uniform(5, 95) if fails else None)
+                         fails_at_pct=self._random.uniform(5, 95) if fails else None,
+                         file_facts=file_facts(local_path) if local_path is not None else None)
         self._targets = dict(PRINT_TARGETS_C)
         self._emit(now, JobEventKind.STARTED)
         return self._job.job_id
@@ -178,11 +181,14 @@ class SimulatedPrinter:
 
     def _emit(self, now: float, kind: JobEventKind, reason: str | None = None) -> None:
         job = self._require_job()
-        self._events.append(JobEventRecord(
+        # A real file's slicer and filament (its figure times the progress) win
+        # over the simulation's own steady feed.
+        simulated_mm = None if job.file_facts else round(job.printed_s * FILAMENT_MM_PER_S, 1)
+        self._events.append(with_file_facts(JobEventRecord(
             ts=now, job_id=job.job_id, event=kind, file_name=job.file_name, origin=job.origin,
             progress_pct=self._progress(), time_left_s=self._time_left(), reason=reason,
-            filament_used_mm=round(job.printed_s * FILAMENT_MM_PER_S, 1),
-            command_transaction=job.command_transaction))
+            filament_used_mm=simulated_mm, command_transaction=job.command_transaction),
+            job.file_facts))
 
     def _time_left(self) -> float:
         job = self._require_job()
