@@ -325,3 +325,18 @@ def test_the_log_needs_a_signed_in_user(app, users):
     anonymous = app.test_client()
     page = anonymous.get("/account/actions")
     assert page.status_code == 302 and "/login" in page.headers["Location"]
+
+
+def test_undo_into_a_name_taken_since_is_refused_and_changes_nothing(alice, store, users):
+    mine = FileOwner(user_id=users[ALICE[0]])
+    file_id = alice.upload("benchy.gcode")
+    alice.post(f"/files/{file_id}/delete")
+    deletion = _latest(store, users[ALICE[0]], "file.delete")
+    newer = alice.upload("Benchy.gcode")
+    refused = alice.undo(deletion.id)
+    assert refused.status_code == 409
+    assert "A file or folder named “benchy.gcode” is already in this folder; nothing " \
+        "changed." in text(refused)
+    assert store.file_entry(mine, file_id) is None, "still in the trash"
+    assert store.file_entry(mine, newer) is not None
+    assert store.action_for_user(users[ALICE[0]], deletion.id).undone_at is None

@@ -235,3 +235,29 @@ def test_upload_without_csrf_token_is_refused(alice, store, users):
                          data={"file": (io.BytesIO(b"G1\n"), "a.gcode")})
     assert response.status_code == 400
     assert store.folder_entries(FileOwner(user_id=users[ALICE[0]]), None) == []
+
+
+def test_a_second_name_in_a_folder_is_refused_everywhere_it_could_come_from(alice, store, users):
+    owner = FileOwner(user_id=users[ALICE[0]])
+    first = _entry_id(_upload(alice, "Part.gcode", b"G1 X1 E1\n"))
+    other = _entry_id(_upload(alice, "other.gcode", b"G1 X2 E1\n"))
+    assert _post(alice, "/files/folders", name="box", parent_id="").status_code == 302
+    box = next(e.id for e in store.folder_entries(owner, None) if e.is_folder)
+    inner = _entry_id(_upload(alice, "part.gcode", b"G1 X3 E1\n", folder_id=box))
+    taken = "A file or folder named “{}” is already in this folder; nothing changed."
+
+    again = _upload(alice, "PART.gcode", b"G1 X4 E1\n")
+    assert (again.status_code, again.get_json()) == (409, {"error": taken.format("PART.gcode")})
+    for response, name in ((_post(alice, f"/files/{other}/rename", name="part.GCODE"),
+                            "part.GCODE"),
+                           (_post(alice, "/files/folders", name="BOX", parent_id=""), "BOX"),
+                           (_post(alice, f"/files/{inner}/move", parent_id=""), "part.gcode")):
+        assert response.status_code == 409
+        assert f'data-field="files-error">{taken.format(name)}<' in response.get_data(
+            as_text=True)
+    assert [e.name for e in store.folder_entries(owner, None)] == [
+        "box", "other.gcode", "Part.gcode"]
+    assert store.file_entry(owner, inner).parent_id == box
+    # Recasing an entry's own name is no clash.
+    assert _post(alice, f"/files/{first}/rename", name="PART.gcode").status_code == 302
+    assert store.file_entry(owner, first).name == "PART.gcode"
