@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
 import pytest
 from flask import Flask
@@ -204,3 +205,20 @@ def test_an_organisation_printer_offers_the_organisations_files(acme, store, use
         headers={"X-CSRF-Token": csrf_from(text(alice.get("/orgs")))})
     assert wrong.status_code == 404 and wrong.get_json()["message"] == \
         "Choose one of your files to print."
+
+
+def test_a_device_link_names_the_organisation_that_owns_the_file(acme, app, store, users):
+    from web.device_files import make_token
+
+    org_id, file_id = acme["org_id"], acme["file_id"]
+    entry = store.file_entry(acme["owner"], file_id)
+    device = app.test_client()  # no session: agents have none
+    with app.test_request_context():
+        good = make_token(acme["owner"], file_id, entry.sha256, time.time())
+        as_user = make_token(FileOwner(user_id=users[ALICE[0]]), file_id, entry.sha256, time.time())
+        other_org = make_token(FileOwner(org_id=org_id + 1), file_id, entry.sha256, time.time())
+    response = device.get(f"/device/files/{good}")
+    assert (response.status_code, response.get_data()) == (200, GCODE)
+    response.close()
+    for token in (as_user, other_org):
+        assert device.get(f"/device/files/{token}").status_code == 404
