@@ -1,4 +1,8 @@
-"""Uploaded files' contents on disk: <root>/<owner id>/<sha256>, written whole or not at all."""
+"""Uploaded files' contents on disk, per owner, written whole or not at all.
+
+A user's files live in <root>/<user id>/<sha256>, an organisation's in
+<root>/org-<org id>/<sha256>.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+
+from .files import FileOwner
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +38,12 @@ class FileContents:
         self.root = Path(root)
         self.max_bytes = max_bytes
 
-    def save(self, owner_user_id: int, chunks: Iterable[bytes]) -> tuple[str, int]:
+    def save(self, owner: FileOwner, chunks: Iterable[bytes]) -> tuple[str, int]:
         """Stream chunks to a temporary file, then move it into place; return (sha256, size).
 
         Past max_bytes the temporary file is removed and UploadTooLarge raised.
         """
-        folder = self._folder(owner_user_id)
+        folder = self._folder(owner)
         folder.mkdir(parents=True, exist_ok=True)
         digest, size = hashlib.sha256(), 0
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
@@ -56,14 +62,16 @@ class FileContents:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        logger.info("stored %d bytes for user %d as %s", size, owner_user_id, sha256)
+        logger.info("stored %d bytes for %s as %s", size, owner, sha256)
         return sha256, size
 
-    def path(self, owner_user_id: int, sha256: str) -> Path:
+    def path(self, owner: FileOwner, sha256: str) -> Path:
         """Where a stored file's contents are; refuses anything but a sha256."""
         if not _SHA256.match(sha256):
             raise ValueError(f"{sha256!r} is not a sha256")
-        return self._folder(owner_user_id) / sha256
+        return self._folder(owner) / sha256
 
-    def _folder(self, owner_user_id: int) -> Path:
-        return self.root / str(int(owner_user_id))
+    def _folder(self, owner: FileOwner) -> Path:
+        if owner.org_id is not None:
+            return self.root / f"org-{int(owner.org_id)}"
+        return self.root / str(int(owner.user_id or 0))

@@ -21,7 +21,7 @@ from .camera import CameraStore
 from .charts import Flavour, TemperatureChart
 from .devices import DeviceEditStore
 from .downtime import DowntimeInterval
-from .files import FileEntry
+from .files import FileStore
 from .job_history import JobHistoryStore
 from .jobs import JobRecord
 from .notification_outbox import NotificationOutboxStore
@@ -206,6 +206,7 @@ class SyncStore(
     PrinterPageStore,
     CameraStore,
     JobHistoryStore,
+    FileStore,
     Protocol,
 ):
     def start(self) -> None: ...
@@ -326,38 +327,6 @@ class SyncStore(
     def command_issuers(self, device_id: str) -> dict[str, int | None]:
         """Who issued each command a job event of this device names: transaction -> user id."""
         ...
-
-    # Files and folders (each call scoped to the owner: another user's id is unknown)
-    def create_folder(self, owner_user_id: int, parent_id: int | None, name: str,
-                      now: float) -> FileEntry:
-        """Make a folder; raise FileStoreError for a bad name or folder."""
-        ...
-
-    def add_file(self, owner_user_id: int, parent_id: int | None, name: str, size_bytes: int,
-                 sha256: str, analysis_json: str | None, now: float) -> FileEntry:
-        """Record an uploaded file whose contents are already stored."""
-        ...
-
-    def file_entry(self, owner_user_id: int, entry_id: int,
-                   include_trashed: bool = False) -> FileEntry | None: ...
-
-    def folder_entries(self, owner_user_id: int, parent_id: int | None) -> list[FileEntry]:
-        """A folder's live entries, folders first, then by name."""
-        ...
-
-    def folder_path(self, owner_user_id: int, folder_id: int | None) -> list[FileEntry]: ...
-
-    def rename_entry(self, owner_user_id: int, entry_id: int, name: str) -> bool: ...
-
-    def move_entry(self, owner_user_id: int, entry_id: int, parent_id: int | None) -> bool:
-        """Move into another folder; raise FileStoreError for a folder moved into itself."""
-        ...
-
-    def trash_entry(self, owner_user_id: int, entry_id: int, now: float) -> bool: ...
-
-    def restore_entry(self, owner_user_id: int, entry_id: int) -> bool: ...
-
-    def trashed_entries(self, owner_user_id: int) -> list[FileEntry]: ...
 
     # Reads
     def printers_for_user(self, user_id: int) -> list[PrinterRow]: ...

@@ -114,10 +114,6 @@ class PrinterPageStore(Protocol):
         neither finished nor failed (lost, or rejected as expired, while the printer was away)."""
         ...
 
-    def files_for_printing(self, owner_user_id: int, limit: int = 500) -> list[tuple[int, str]]:
-        """(id, name) of the owner's live files in every folder, by name."""
-        ...
-
 
 class PrinterPageQueries(SharedQueries):
     """PrinterPageStore on whichever store this is mixed into."""
@@ -183,12 +179,6 @@ class PrinterPageQueries(SharedQueries):
             "a.transaction_id = s.sent_transaction AND a.status IN ('finished', 'failed')))) "
             "ORDER BY s.device_id", (resend_before,))
         return [self._settings(row) for row in rows]
-
-    def files_for_printing(self, owner_user_id: int, limit: int = 500) -> list[tuple[int, str]]:
-        """(id, name) of the owner's live files, by name, to choose one to print."""
-        return [(int(i), n) for i, n in self._run(
-            "SELECT id, name FROM file_entries WHERE owner_user_id = ? AND kind = 'file' "
-            "AND deleted_at IS NULL ORDER BY lower(name), id LIMIT ?", (owner_user_id, limit))]
 
     def _settings(self, row: tuple) -> DeviceSettings:
         device_id, enabled, changed_at, changed_by, transaction, sent_at = row

@@ -11,9 +11,13 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 
+class UniqueViolation(Exception):
+    """A statement broke a unique index; each backend's runner raises this for its own error."""
+
+
 class SqlRunner(Protocol):
     def run(self, sql: str, params: tuple) -> tuple[list[tuple[Any, ...]], int]:
-        """Run one statement; return its rows and row count."""
+        """Run one statement; return its rows and row count (UniqueViolation on a duplicate)."""
         ...
 
 

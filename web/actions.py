@@ -86,11 +86,12 @@ def record_entry_action(verb: str, entry: FileEntry, new_name: str | None = None
         "upload": (f"Uploaded {label}", trash_payload(entry)),
         "create": (f"Created {label}", trash_payload(entry)),
         "rename": (f"Renamed {label} to “{_name(new_name)}”", rename_payload(entry)),
-        "move": (f"Moved {label} to {_folder_label(to_folder)}", move_payload(entry)),
+        "move": (f"Moved {label} to {_folder_label(entry, to_folder)}", move_payload(entry)),
         "delete": (f"Deleted {label}", restore_payload(entry)),
         "restore": (f"Restored {label} from the trash", None),
     }[verb]
-    return record_action(f"{entry.kind}.{verb}", entry.kind, entry.id, summary, undo)
+    return record_action(f"{entry.kind}.{verb}", entry.kind, entry.id, summary, undo,
+                         org_id=entry.owner_org_id)
 
 
 def record_profile_update(user: Any, new_values: dict[str, str]) -> LoggedAction | None:
@@ -110,10 +111,10 @@ def _name(name: str | None) -> str:
         return (name or "").strip()
 
 
-def _folder_label(folder_id: Any) -> str:
+def _folder_label(entry: FileEntry, folder_id: Any) -> str:
     if folder_id is None or folder_id is _NO_FOLDER:
         return "the top folder"
-    folder = store().file_entry(current_user.id, int(folder_id))
+    folder = store().file_entry(entry.owner, int(folder_id))
     return f"folder “{folder.name}”" if folder else "a folder"
 
 

@@ -2,7 +2,7 @@
 
 The agent downloads the file a `start_print` command names by its URL (see
 docs/protocol.md) and has no browser session, so the URL itself carries the
-permission: the owner, the file and its SHA-256, signed with the app's
+permission: the owner (a user or an organisation), the file and its SHA-256, signed with the app's
 secret key and valid for a limited time. A link that is forged, expired, or
 names a file since deleted answers 404.
 """
@@ -18,8 +18,10 @@ import time
 
 from flask import Blueprint, Response, abort, current_app, send_file, url_for
 
+from storage.files import FileOwner
+
 from .context import store, web_state
-from .files import contents
+from .file_views import contents
 
 logger = logging.getLogger(__name__)
 
@@ -38,32 +40,37 @@ def _signature(body: str) -> str:
     return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
-def make_token(owner_user_id: int, entry_id: int, sha256: str, now: float) -> str:
-    """A signed token naming one of a user's files, valid for LINK_TTL_S."""
-    payload = json.dumps([owner_user_id, entry_id, sha256, int(now + LINK_TTL_S)],
+def make_token(owner: FileOwner, entry_id: int, sha256: str, now: float) -> str:
+    """A signed token naming one of a user's or an organisation's files, valid for LINK_TTL_S."""
+    # A user is named by their id alone, as in the links made before
+    # organisations had files; an organisation as "org:<id>".
+    named = owner.user_id if owner.user_id is not None else f"org:{owner.org_id}"
+    payload = json.dumps([named, entry_id, sha256, int(now + LINK_TTL_S)],
                          separators=(",", ":"))
     body = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
     return f"{body}.{_signature(body)}"
 
 
-def read_token(token: str, now: float) -> tuple[int, int, str] | None:
+def read_token(token: str, now: float) -> tuple[FileOwner, int, str] | None:
     """(owner, file id, sha256) of a valid, unexpired token; None otherwise."""
     body, _, signature = token.partition(".")
     if not hmac.compare_digest(signature, _signature(body)):
         return None
     try:
-        owner, entry_id, sha256, expires = json.loads(
+        named, entry_id, sha256, expires = json.loads(
             base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        owner = (FileOwner(org_id=int(named[4:])) if str(named).startswith("org:")
+                 else FileOwner(user_id=int(named)))
     except (ValueError, TypeError):
         return None
     if expires < now:
         return None
-    return int(owner), int(entry_id), str(sha256)
+    return owner, int(entry_id), str(sha256)
 
 
-def download_url(owner_user_id: int, entry_id: int, sha256: str, now: float) -> str:
+def download_url(owner: FileOwner, entry_id: int, sha256: str, now: float) -> str:
     """The absolute link an agent downloads the file from."""
-    token = make_token(owner_user_id, entry_id, sha256, now)
+    token = make_token(owner, entry_id, sha256, now)
     public = web_state().settings.web.public_url.rstrip("/")
     if public:
         return public + url_for("device_files.download", token=token)
@@ -81,6 +88,6 @@ def download(token: str) -> Response:
     entry = store().file_entry(owner, entry_id)
     if entry is None or entry.sha256 != sha256:
         abort(404)
-    logger.info("device download of file %d of user %d", entry_id, owner)
+    logger.info("device download of file %d of %s", entry_id, owner)
     return send_file(contents().path(owner, sha256), mimetype="text/x.gcode",
                      download_name=entry.name, conditional=True)

@@ -32,6 +32,7 @@ from .access import Need, printer_or_404
 from .actions import record_action
 from .context import store, web_state
 from .device_files import download_url
+from .file_space import printer_file_owner
 from .presenters import format_age
 from .printer_presenters import command_to_dict, settings_to_dict
 from .undo import downtime_logging_payload
@@ -88,7 +89,7 @@ def _age(printer: PrinterRow) -> float | None:
     return None if printer.last_seen_at is None else max(0.0, time.time() - printer.last_seen_at)
 
 
-def _command_args(kind: str, form: Any) -> dict[str, Any]:
+def _command_args(printer: PrinterRow, kind: str, form: Any) -> dict[str, Any]:
     if kind in SIMPLE_KINDS:
         return {}
     if kind == "send_gcode":
@@ -102,19 +103,22 @@ def _command_args(kind: str, form: Any) -> dict[str, Any]:
                           f"{MAX_GCODE_LINE_CHARS} characters at once.")
         return {"lines": lines}
     if kind == "start_print":
-        return _print_args(form.get("file_id"))
+        return _print_args(printer, form.get("file_id"))
     raise Refused(f"Unknown command {kind!r}.")
 
 
-def _print_args(file_id: Any) -> dict[str, Any]:
+def _print_args(printer: PrinterRow, file_id: Any) -> dict[str, Any]:
+    """A file the printer's owner scope holds: its organisation's files, else the user's own."""
+    owner = printer_file_owner(printer)
     try:
-        entry = store().file_entry(current_user.id, int(file_id))
+        entry = store().file_entry(owner, int(file_id))
     except (TypeError, ValueError):
         entry = None
     if entry is None or entry.is_folder or entry.sha256 is None or entry.size_bytes is None:
-        raise Refused("Choose one of your files to print.", status=404)
+        whose = "the organisation's" if printer.org_id is not None else "your"
+        raise Refused(f"Choose one of {whose} files to print.", status=404)
     return {"file_name": entry.name, "sha256": entry.sha256, "size_bytes": entry.size_bytes,
-            "url": download_url(current_user.id, entry.id, entry.sha256, time.time())}
+            "url": download_url(owner, entry.id, entry.sha256, time.time())}
 
 
 def _fields() -> Mapping[str, Any]:
@@ -150,7 +154,7 @@ def command(device_id: str) -> ResponseReturnValue:
     form = _fields()
     kind = str(form.get("kind", ""))
     try:
-        transaction = send(printer, kind, _command_args(kind, form))
+        transaction = send(printer, kind, _command_args(printer, kind, form))
     except Refused as error:
         return _answer(device_id, None, error, "")
     record_action("printer.command", "printer", device_id,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from storage.orgs import COMMANDING_ROLES
 
 from .access import Need, printer_or_404
 from .chart_svg import DEFAULT_RANGE, RANGES, chart_to_dict, render_chart
 from .context import store
+from .file_space import printer_file_owner
 from .mesh_svg import mesh_figures, render_mesh
 from .printer_presenters import PAGE_FILTERS, page_data
 
@@ -47,7 +48,8 @@ def page(device_id: str) -> str:
         "printer.html", data=data, device_id=device_id,
         chart_svg=render_chart(chart, since, now, range_name), range_name=range_name,
         ranges=list(RANGES), mesh_svg=None if figures is None else render_mesh(figures),
-        files=sync.files_for_printing(current_user.id), now=now,
+        files=sync.files_for_printing(printer_file_owner(printer)),
+        org_files=printer.org_id is not None, now=now,
         can_command=printer.role in COMMANDING_ROLES)
 
 

@@ -1,9 +1,10 @@
 """The inverse of each undoable action, and the undo payloads that name them.
 
 A payload is the JSON kept with an action in the log: {"op": ..., ...}.
-Each inverse runs scoped to the user, like the action it reverses, and
-either changes things back or raises UndoRefused saying why it changed
-nothing.
+Each inverse runs scoped to the user, like the action it reverses (an
+organisation's file: to the organisation, while the user still has a role
+that may change its files), and either changes things back or raises
+UndoRefused saying why it changed nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from storage import EmailTaken, SyncStore
-from storage.files import FileEntry, FileStoreError
+from storage.files import DuplicateName, FileEntry, FileOwner, FileStoreError
 from storage.orgs import COMMANDING_ROLES
 
 logger = logging.getLogger(__name__)
@@ -25,22 +26,30 @@ class UndoRefused(Exception):
     """An undo that changed nothing; the message says why, for the user."""
 
 
+def _entry_payload(op: str, entry: FileEntry, **more: Any) -> dict[str, Any]:
+    """A file action's payload; an organisation's entry names the organisation."""
+    payload = {"op": op, "entry_id": entry.id, **more}
+    if entry.owner_org_id is not None:
+        payload["org_id"] = entry.owner_org_id
+    return payload
+
+
 def restore_payload(entry: FileEntry) -> dict[str, Any]:
-    return {"op": "restore_entry", "entry_id": entry.id}
+    return _entry_payload("restore_entry", entry)
 
 
 def trash_payload(entry: FileEntry) -> dict[str, Any]:
-    return {"op": "trash_entry", "entry_id": entry.id}
+    return _entry_payload("trash_entry", entry)
 
 
 def rename_payload(entry: FileEntry) -> dict[str, Any]:
     """Give the entry back the name it has now."""
-    return {"op": "rename_entry", "entry_id": entry.id, "name": entry.name}
+    return _entry_payload("rename_entry", entry, name=entry.name)
 
 
 def move_payload(entry: FileEntry) -> dict[str, Any]:
     """Put the entry back in the folder it is in now."""
-    return {"op": "move_entry", "entry_id": entry.id, "parent_id": entry.parent_id}
+    return _entry_payload("move_entry", entry, parent_id=entry.parent_id)
 
 
 def profile_payload(old_values: dict[str, str]) -> dict[str, Any]:
@@ -57,8 +66,22 @@ def perform_undo(store: SyncStore, user_id: int, payload: dict[str, Any], now: f
     return inverse(store, user_id, payload, now)
 
 
+def _owner(store: SyncStore, user_id: int, payload: dict[str, Any]) -> FileOwner:
+    """Whose entry the payload names, if the user may still change that owner's files."""
+    if payload.get("org_id") is None:
+        return FileOwner(user_id=user_id)
+    membership = store.membership(user_id, int(payload["org_id"]))
+    if membership is None:
+        raise UndoRefused("You are no longer a member of that organisation; nothing changed.")
+    if membership.role not in COMMANDING_ROLES:
+        raise UndoRefused(f"Your role in {membership.org.name} ({membership.role}) no longer "
+                          "lets you change its files; nothing changed.")
+    return FileOwner(org_id=membership.org.id)
+
+
 def _entry(store: SyncStore, user_id: int, payload: dict[str, Any]) -> FileEntry:
-    entry = store.file_entry(user_id, int(payload["entry_id"]), include_trashed=True)
+    entry = store.file_entry(_owner(store, user_id, payload), int(payload["entry_id"]),
+                             include_trashed=True)
     if entry is None:
         raise UndoRefused("It no longer exists; nothing changed.")
     return entry
@@ -73,14 +96,18 @@ def _live_entry(store: SyncStore, user_id: int, payload: dict[str, Any]) -> File
 
 def _restore(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -> str:
     entry = _entry(store, user_id, payload)
-    if entry.deleted_at is None or not store.restore_entry(user_id, entry.id):
+    try:
+        restored = entry.deleted_at is not None and store.restore_entry(entry.owner, entry.id)
+    except FileStoreError as error:  # its folder has an entry with its name now
+        raise UndoRefused(f"{error}; nothing changed.") from error
+    if not restored:
         raise UndoRefused(f"{_label(entry)} is not in the trash any more; nothing changed.")
     return f"restored {_label(entry)}"
 
 
 def _trash(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -> str:
     entry = _entry(store, user_id, payload)
-    if entry.deleted_at is not None or not store.trash_entry(user_id, entry.id, now):
+    if entry.deleted_at is not None or not store.trash_entry(entry.owner, entry.id, now):
         raise UndoRefused(f"{_label(entry)} is in the trash already; nothing changed.")
     return f"moved {_label(entry)} to the trash"
 
@@ -88,7 +115,7 @@ def _trash(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) 
 def _rename(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -> str:
     entry = _live_entry(store, user_id, payload)
     try:
-        store.rename_entry(user_id, entry.id, str(payload["name"]))
+        store.rename_entry(entry.owner, entry.id, str(payload["name"]))
     except FileStoreError as error:
         raise UndoRefused(f"{error}; nothing changed.") from error
     return f"renamed {_label(entry)} back to “{payload['name']}”"
@@ -98,7 +125,9 @@ def _move(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -
     entry = _live_entry(store, user_id, payload)
     parent_id = payload.get("parent_id")
     try:
-        store.move_entry(user_id, entry.id, None if parent_id is None else int(parent_id))
+        store.move_entry(entry.owner, entry.id, None if parent_id is None else int(parent_id))
+    except DuplicateName as error:
+        raise UndoRefused(f"{error}; nothing changed.") from error
     except FileStoreError as error:
         # Its old folder was trashed or deleted since.
         raise UndoRefused(f"The folder {_label(entry)} was in is gone or in the trash; "

@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from storage import SyncStore
+from storage.files import FileOwner
 from storage.job_history import JobFilter
 
 from .history import device_id
@@ -88,7 +89,7 @@ def page_reads(app: Flask, store: SyncStore, user_id: int, end: float) -> dict[s
                 store.latest_facts(device), store.jobs_for_device(device),
                 store.downtime_history(device, end), store.device_created_at(device),
                 store.recent_commands(device, 10), store.device_settings(device),
-                store.files_for_printing(user_id))
+                store.files_for_printing(FileOwner(user_id=user_id)))
 
     route = printer_page_route(app)
     week = time.strftime("%Y-%m-%d", time.gmtime(week_ago))

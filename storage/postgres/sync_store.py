@@ -29,7 +29,7 @@ from ..password_resets import PasswordResetQueries
 from ..printer_page import PrinterPageQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
-from ..shared_sql import SqlRunner
+from ..shared_sql import SqlRunner, UniqueViolation
 from .commands import CommandQueries
 from .connection import (
     CONNECT_TIMEOUT_S,
@@ -393,6 +393,9 @@ class _PostgresRunner:
         self._connection = connection
 
     def run(self, sql: str, params: tuple) -> tuple[list[tuple[Any, ...]], int]:
-        cursor = self._connection.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+        try:
+            cursor = self._connection.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+        except psycopg.errors.UniqueViolation as error:
+            raise UniqueViolation(str(error)) from error
         rows = cursor.fetchall() if cursor.description else []
         return rows, cursor.rowcount

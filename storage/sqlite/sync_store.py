@@ -29,7 +29,7 @@ from ..password_resets import PasswordResetQueries
 from ..printer_page import PrinterPageQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
-from ..shared_sql import SqlRunner
+from ..shared_sql import SqlRunner, UniqueViolation
 from .commands import CommandQueries
 from .connection import connect
 from .pairing import PairingQueries
@@ -296,7 +296,12 @@ class _SqliteRunner:
         self._connection = connection
 
     def run(self, sql: str, params: tuple) -> tuple[list[tuple[Any, ...]], int]:
-        cursor = self._connection.execute(sql, params)
+        try:
+            cursor = self._connection.execute(sql, params)
+        except sqlite3.IntegrityError as error:
+            if str(error).startswith("UNIQUE constraint failed"):
+                raise UniqueViolation(str(error)) from error
+            raise
         rows = [tuple(row) for row in cursor.fetchall()] if cursor.description else []
         return rows, cursor.rowcount
 

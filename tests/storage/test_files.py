@@ -7,15 +7,18 @@ import hashlib
 import pytest
 
 from storage.file_contents import FileContents, UploadTooLarge
-from storage.files import FileStoreError
+from storage.files import FileOwner, FileStoreError
 
 pytestmark = pytest.mark.timeout(30)
 
 SHA = hashlib.sha256(b"G1 X1\n").hexdigest()
+OWNER_7 = FileOwner(user_id=7)
 
 
 def _users(sync):
-    return sync.create_user("a@example.org", "x"), sync.create_user("b@example.org", "x")
+    """Two users' file spaces."""
+    return (FileOwner(user_id=sync.create_user("a@example.org", "x")),
+            FileOwner(user_id=sync.create_user("b@example.org", "x")))
 
 
 def _names(entries):
@@ -123,18 +126,18 @@ def test_an_entry_whose_folder_is_trashed_is_restored_to_the_top(stores):
 
 def test_contents_are_stored_whole_under_their_hash(tmp_path):
     contents = FileContents(tmp_path / "files", max_bytes=100)
-    sha256, size = contents.save(7, [b"G1 X1", b"\n"])
+    sha256, size = contents.save(OWNER_7, [b"G1 X1", b"\n"])
     assert (sha256, size) == (SHA, 6)
-    assert contents.path(7, sha256).read_bytes() == b"G1 X1\n"
+    assert contents.path(OWNER_7, sha256).read_bytes() == b"G1 X1\n"
     assert sorted(p.name for p in (tmp_path / "files" / "7").iterdir()) == [SHA]
     with pytest.raises(ValueError, match="not a sha256"):
-        contents.path(7, "../../etc/passwd")
+        contents.path(OWNER_7, "../../etc/passwd")
 
 
 def test_an_oversize_upload_leaves_nothing_behind(tmp_path):
     contents = FileContents(tmp_path / "files", max_bytes=10)
     with pytest.raises(UploadTooLarge, match="upload limit"):
-        contents.save(7, [b"123456", b"789012", b"never read"])
+        contents.save(OWNER_7, [b"123456", b"789012", b"never read"])
     assert list((tmp_path / "files" / "7").iterdir()) == []
 
 
@@ -145,5 +148,5 @@ def test_a_failing_upload_stream_leaves_nothing_behind(tmp_path):
 
     contents = FileContents(tmp_path / "files", max_bytes=100)
     with pytest.raises(ConnectionResetError):
-        contents.save(7, broken())
+        contents.save(OWNER_7, broken())
     assert list((tmp_path / "files" / "7").iterdir()) == []

@@ -18,6 +18,7 @@ from printfleet_protocol.payloads import (
     Presence,
 )
 from storage import Accepted, IssuedCommand
+from storage.files import FileOwner
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -135,8 +136,8 @@ async def test_the_downtime_switch_counts_as_applied_only_once_the_printer_says_
 
 def test_files_to_print_come_from_every_folder_but_not_the_trash_or_other_users(stores):
     sync = stores.sync
-    alice = _setup(sync)
-    bob = sync.create_user("b@example.org", "x")
+    alice = FileOwner(user_id=_setup(sync))
+    bob = FileOwner(user_id=sync.create_user("b@example.org", "x"))
     folder = sync.create_folder(alice, None, "parts", 1.0)
     inner = sync.add_file(alice, folder.id, "b-cube.gcode", 6, "0" * 64, None, 2.0)
     top = sync.add_file(alice, None, "A-benchy.gcode", 6, "0" * 64, None, 3.0)

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import FileStorage
 
 from storage.actions import ActionDraft
+from storage.files import FileOwner
 
 from .conftest import ALICE, BOB, csrf_from
 from .flask_client import text
@@ -77,7 +78,8 @@ def _latest(store, user_id: int, kind: str):
 
 
 def _folder_id(store, user_id: int, name: str, parent_id: int | None = None) -> int:
-    return next(e.id for e in store.folder_entries(user_id, parent_id) if e.name == name)
+    return next(e.id for e in store.folder_entries(FileOwner(user_id=user_id), parent_id)
+                if e.name == name)
 
 
 def test_file_actions_are_logged_with_ip_and_place(alice, store, users):
@@ -119,6 +121,7 @@ def test_a_private_address_is_logged_without_a_place(app, users, store):
 
 def test_undo_a_file_deletion_restores_it_once(alice, store, users):
     alice_id = users[ALICE[0]]
+    mine = FileOwner(user_id=alice_id)
     file_id = alice.upload("benchy.gcode")
     alice.post(f"/files/{file_id}/delete")
     deletion = _latest(store, alice_id, "file.delete")
@@ -126,7 +129,7 @@ def test_undo_a_file_deletion_restores_it_once(alice, store, users):
     undone = alice.undo(deletion.id)
     assert undone.status_code == 302
     assert undone.headers["Location"].endswith(f"/account/actions?undone={deletion.id}")
-    assert store.file_entry(alice_id, file_id) is not None, "restored from the trash"
+    assert store.file_entry(mine, file_id) is not None, "restored from the trash"
     after = store.action_for_user(alice_id, deletion.id)
     assert after.undone_at is not None and after.undone_by == alice_id
     record = _latest(store, alice_id, "action.undo")
@@ -142,33 +145,36 @@ def test_undo_a_file_deletion_restores_it_once(alice, store, users):
     again = alice.undo(deletion.id)
     assert again.status_code == 409
     assert "Already undone: Deleted file “benchy.gcode”. Nothing changed." in text(again)
-    assert store.file_entry(alice_id, file_id) is None, "still in the trash"
+    assert store.file_entry(mine, file_id) is None, "still in the trash"
     assert len(store.actions_for_user(alice_id)) == count
     assert store.action_for_user(alice_id, deletion.id).undone_at == after.undone_at
 
 
 def test_undo_a_folder_deletion_brings_back_what_it_held(alice, store, users):
     alice_id = users[ALICE[0]]
+    mine = FileOwner(user_id=alice_id)
     alice.folder("parts")
     parts = _folder_id(store, alice_id, "parts")
     inner = alice.upload("gear.gcode", parts)
     alice.post(f"/files/{parts}/delete")
-    assert store.file_entry(alice_id, inner) is None
+    assert store.file_entry(mine, inner) is None
     assert alice.undo(_latest(store, alice_id, "folder.delete").id).status_code == 302
-    assert store.file_entry(alice_id, parts) is not None
-    assert store.file_entry(alice_id, inner).parent_id == parts
+    assert store.file_entry(mine, parts) is not None
+    assert store.file_entry(mine, inner).parent_id == parts
 
 
 def test_undo_a_rename_gives_back_the_old_name(alice, store, users):
     alice_id = users[ALICE[0]]
+    mine = FileOwner(user_id=alice_id)
     file_id = alice.upload("first.gcode")
     alice.post(f"/files/{file_id}/rename", name="second.gcode")
     assert alice.undo(_latest(store, alice_id, "file.rename").id).status_code == 302
-    assert store.file_entry(alice_id, file_id).name == "first.gcode"
+    assert store.file_entry(mine, file_id).name == "first.gcode"
 
 
 def test_undo_a_move_puts_it_back(alice, store, users):
     alice_id = users[ALICE[0]]
+    mine = FileOwner(user_id=alice_id)
     alice.folder("a")
     alice.folder("b")
     a, b = _folder_id(store, alice_id, "a"), _folder_id(store, alice_id, "b")
@@ -178,20 +184,22 @@ def test_undo_a_move_puts_it_back(alice, store, users):
     top_move, b_move = [x for x in store.actions_for_user(alice_id) if x.kind == "file.move"]
     assert top_move.summary == "Moved file “x.gcode” to the top folder"
     assert alice.undo(b_move.id).status_code == 302
-    assert store.file_entry(alice_id, file_id).parent_id == a
+    assert store.file_entry(mine, file_id).parent_id == a
     assert alice.undo(top_move.id).status_code == 302
-    assert store.file_entry(alice_id, file_id).parent_id == b
+    assert store.file_entry(mine, file_id).parent_id == b
 
 
 def test_undo_an_upload_moves_it_to_the_trash(alice, store, users):
     alice_id = users[ALICE[0]]
+    mine = FileOwner(user_id=alice_id)
     file_id = alice.upload("oops.gcode")
     assert alice.undo(_latest(store, alice_id, "file.upload").id).status_code == 302
-    assert [e.id for e in store.trashed_entries(alice_id)] == [file_id]
+    assert [e.id for e in store.trashed_entries(mine)] == [file_id]
 
 
 def test_an_undo_that_cannot_apply_changes_nothing_and_stays_offered(alice, store, users):
     alice_id = users[ALICE[0]]
+    mine = FileOwner(user_id=alice_id)
     file_id = alice.upload("first.gcode")
     alice.post(f"/files/{file_id}/rename", name="second.gcode")
     alice.post(f"/files/{file_id}/delete")
@@ -199,7 +207,7 @@ def test_an_undo_that_cannot_apply_changes_nothing_and_stays_offered(alice, stor
     refused = alice.undo(rename.id)
     assert refused.status_code == 409
     assert "is in the trash; restore it first" in text(refused)
-    assert store.file_entry(alice_id, file_id, include_trashed=True).name == "second.gcode"
+    assert store.file_entry(mine, file_id, include_trashed=True).name == "second.gcode"
     assert store.action_for_user(alice_id, rename.id).can_undo
     # The move's old folder went to the trash: moving back is refused too.
     alice.folder("gone")
@@ -209,7 +217,7 @@ def test_an_undo_that_cannot_apply_changes_nothing_and_stays_offered(alice, stor
     alice.post(f"/files/{gone}/delete")
     refused = alice.undo(_latest(store, alice_id, "file.move").id)
     assert refused.status_code == 409 and "is gone or in the trash" in text(refused)
-    assert store.file_entry(alice_id, other).parent_id is None
+    assert store.file_entry(mine, other).parent_id is None
 
 
 def test_profile_changes_are_logged_and_undone_to_the_old_values(alice, store, users):
@@ -272,6 +280,7 @@ def test_claiming_a_printer_is_logged(alice, store, users):
 
 def test_another_users_action_is_404_on_the_page_and_for_undo(alice, bob, store, users):
     alice_id = users[ALICE[0]]
+    mine = FileOwner(user_id=alice_id)
     file_id = alice.upload("secret.gcode")
     alice.post(f"/files/{file_id}/delete")
     deletion = _latest(store, alice_id, "file.delete")
@@ -279,7 +288,7 @@ def test_another_users_action_is_404_on_the_page_and_for_undo(alice, bob, store,
     assert _rows(bob.log()) == []
     assert bob.undo(deletion.id).status_code == 404
     assert bob.undo(deletion.id + 1000).status_code == 404
-    assert store.file_entry(alice_id, file_id) is None, "still in alice's trash"
+    assert store.file_entry(mine, file_id) is None, "still in alice's trash"
     assert store.action_for_user(alice_id, deletion.id).can_undo
     assert store.actions_for_user(users[BOB[0]]) == []
     # Bob's own log shows his own actions, from his own address.
@@ -316,3 +325,18 @@ def test_the_log_needs_a_signed_in_user(app, users):
     anonymous = app.test_client()
     page = anonymous.get("/account/actions")
     assert page.status_code == 302 and "/login" in page.headers["Location"]
+
+
+def test_undo_into_a_name_taken_since_is_refused_and_changes_nothing(alice, store, users):
+    mine = FileOwner(user_id=users[ALICE[0]])
+    file_id = alice.upload("benchy.gcode")
+    alice.post(f"/files/{file_id}/delete")
+    deletion = _latest(store, users[ALICE[0]], "file.delete")
+    newer = alice.upload("Benchy.gcode")
+    refused = alice.undo(deletion.id)
+    assert refused.status_code == 409
+    assert "A file or folder named “benchy.gcode” is already in this folder; nothing " \
+        "changed." in text(refused)
+    assert store.file_entry(mine, file_id) is None, "still in the trash"
+    assert store.file_entry(mine, newer) is not None
+    assert store.action_for_user(users[ALICE[0]], deletion.id).undone_at is None

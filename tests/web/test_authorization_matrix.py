@@ -20,6 +20,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import FileStorage
 
+from storage.files import FileOwner
+
 from .conftest import ALICE, BOB, csrf_from
 from .flask_client import sign_in
 
@@ -65,7 +67,8 @@ def _file(world: World) -> str:
 
 
 def _folder(world: World) -> str:
-    entry = world.store.create_folder(world.alice_id, None, "Alice's folder", 0.0)
+    entry = world.store.create_folder(FileOwner(user_id=world.alice_id), None, "Alice's folder",
+                                      0.0)
     return str(entry.id)
 
 
@@ -91,8 +94,8 @@ def _webhook(world: World) -> str:
 def _action(world: World) -> str:
     from storage.actions import ActionDraft
 
-    folder = world.store.create_folder(world.alice_id, None, "undoable", 0.0)
-    world.store.trash_entry(world.alice_id, folder.id, 1.0)
+    folder = world.store.create_folder(FileOwner(user_id=world.alice_id), None, "undoable", 0.0)
+    world.store.trash_entry(FileOwner(user_id=world.alice_id), folder.id, 1.0)
     return str(world.store.record_action(ActionDraft(
         at=1.0, user_id=world.alice_id, org_id=None, ip="127.0.0.1", country=None,
         region=None, city=None, kind="folder.delete", target_type="folder",
@@ -105,6 +108,23 @@ def _org(world: World) -> str:
 
     return str(world.store.create_organisation(world.alice_id, OrgProfile(name="Alice Ltd"),
                                                0.0).id)
+
+
+def _org_file(world: World) -> str:
+    """A file of Alice's organisation, uploaded through its files page."""
+    org_id = world.ids["org_id"]
+    token = csrf_from(world.alice.get(f"/orgs/{org_id}/files").get_data(as_text=True))
+    upload = FileStorage(io.BytesIO(_gcode_with_thumbnail()), "org.gcode")
+    response = world.alice.post(f"/orgs/{org_id}/files/upload",
+                                headers={"Accept": "application/json"},
+                                data={"csrf_token": token, "folder_id": "", "file": upload})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return str(response.get_json()["id"])
+
+
+def _org_folder(world: World) -> str:
+    owner = FileOwner(org_id=int(world.ids["org_id"]))
+    return str(world.store.create_folder(owner, None, "Alice Ltd's folder", 0.0).id)
 
 
 def _member(world: World) -> str:
@@ -168,6 +188,8 @@ OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "webhook_id": _webhook,
     "action_id": _action,
     "org_id": _org,
+    "org_entry_id": _org_file,
+    "org_folder_id": _org_folder,
     "user_id": _member,
     "invitation_id": _invitation,
     "transaction_id": _command,

@@ -15,6 +15,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from printfleet.settings import Settings, load
+from storage.files import FileOwner
 
 from .conftest import ALICE, BOB, csrf_from
 
@@ -89,7 +90,7 @@ def test_upload_is_stored_whole_and_analysed(alice, tmp_path, store, users):
     assert 'data-field="print_time">8 min' in page
     assert re.search(r'data-field="filament">0.43 m · 1.27 g<', page)
     assert 'data-field="layers">33<' in page
-    entry = store.file_entry(users[ALICE[0]], entry_id)
+    entry = store.file_entry(FileOwner(user_id=users[ALICE[0]]), entry_id)
     stored = tmp_path / "files" / str(users[ALICE[0]]) / entry.sha256
     assert stored.read_bytes() == gcode and entry.size_bytes == len(gcode)
     assert [p.name for p in stored.parent.iterdir()] == [entry.sha256]  # no temporary left
@@ -127,7 +128,7 @@ def test_oversize_upload_is_refused_and_leaves_nothing(alice, tmp_path, store, u
     response = _upload(alice, "huge.gcode", b"G1 X1 E1\n" * (LIMIT // 9 + 10))
     assert response.status_code == 413
     assert "upload limit" in response.get_json()["error"]
-    assert store.folder_entries(users[ALICE[0]], None) == []
+    assert store.folder_entries(FileOwner(user_id=users[ALICE[0]]), None) == []
     folder = tmp_path / "files" / str(users[ALICE[0]])
     assert not folder.exists() or list(folder.iterdir()) == []
 
@@ -137,7 +138,7 @@ def test_upload_just_under_the_limit_in_multipart_overhead_is_refused_by_the_sto
     # Fits the request-size allowance for form framing, but not the file limit itself.
     response = _upload(alice, "edge.gcode", b";" * (LIMIT + 100))
     assert response.status_code == 413
-    assert store.folder_entries(users[ALICE[0]], None) == []
+    assert store.folder_entries(FileOwner(user_id=users[ALICE[0]]), None) == []
 
 
 def test_non_gcode_is_refused(alice):
@@ -156,7 +157,7 @@ def test_download_sends_the_contents_under_the_name(alice, bob):
 
 
 def test_folders_rename_move_and_listing(alice, store, users):
-    owner = users[ALICE[0]]
+    owner = FileOwner(user_id=users[ALICE[0]])
     assert _post(alice, "/files/folders", name="Benchies", parent_id="").status_code == 302
     folder = store.folder_entries(owner, None)[0]
     entry_id = _entry_id(_upload(alice, "a.gcode", b"G1 X1 E1\n", folder_id=folder.id))
@@ -198,7 +199,7 @@ def test_delete_is_undoable(alice, store, users):
     ("post", "/files/folders", {"name": "x", "parent_id": "{folder}"}),
 ])
 def test_another_users_entries_are_404(alice, bob, store, users, method, url, fields):
-    owner = users[ALICE[0]]
+    owner = FileOwner(user_id=users[ALICE[0]])
     _post(alice, "/files/folders", name="private", parent_id="")
     folder = store.folder_entries(owner, None)[0].id
     file_id = _entry_id(_upload(alice, "secret.gcode", b"G1 X1 E1\n", folder_id=folder))
@@ -219,7 +220,7 @@ def test_another_users_entries_are_404(alice, bob, store, users, method, url, fi
 
 def test_upload_into_another_users_folder_is_404(alice, bob, store, users):
     _post(alice, "/files/folders", name="private", parent_id="")
-    folder = store.folder_entries(users[ALICE[0]], None)[0].id
+    folder = store.folder_entries(FileOwner(user_id=users[ALICE[0]]), None)[0].id
     assert _upload(bob, "intruder.gcode", b"G1 X1 E1\n", folder_id=folder).status_code == 404
 
 
@@ -233,4 +234,30 @@ def test_upload_without_csrf_token_is_refused(alice, store, users):
     response = http.post("/files/upload", content_type="multipart/form-data",
                          data={"file": (io.BytesIO(b"G1\n"), "a.gcode")})
     assert response.status_code == 400
-    assert store.folder_entries(users[ALICE[0]], None) == []
+    assert store.folder_entries(FileOwner(user_id=users[ALICE[0]]), None) == []
+
+
+def test_a_second_name_in_a_folder_is_refused_everywhere_it_could_come_from(alice, store, users):
+    owner = FileOwner(user_id=users[ALICE[0]])
+    first = _entry_id(_upload(alice, "Part.gcode", b"G1 X1 E1\n"))
+    other = _entry_id(_upload(alice, "other.gcode", b"G1 X2 E1\n"))
+    assert _post(alice, "/files/folders", name="box", parent_id="").status_code == 302
+    box = next(e.id for e in store.folder_entries(owner, None) if e.is_folder)
+    inner = _entry_id(_upload(alice, "part.gcode", b"G1 X3 E1\n", folder_id=box))
+    taken = "A file or folder named “{}” is already in this folder; nothing changed."
+
+    again = _upload(alice, "PART.gcode", b"G1 X4 E1\n")
+    assert (again.status_code, again.get_json()) == (409, {"error": taken.format("PART.gcode")})
+    for response, name in ((_post(alice, f"/files/{other}/rename", name="part.GCODE"),
+                            "part.GCODE"),
+                           (_post(alice, "/files/folders", name="BOX", parent_id=""), "BOX"),
+                           (_post(alice, f"/files/{inner}/move", parent_id=""), "part.gcode")):
+        assert response.status_code == 409
+        assert f'data-field="files-error">{taken.format(name)}<' in response.get_data(
+            as_text=True)
+    assert [e.name for e in store.folder_entries(owner, None)] == [
+        "box", "other.gcode", "Part.gcode"]
+    assert store.file_entry(owner, inner).parent_id == box
+    # Recasing an entry's own name is no clash.
+    assert _post(alice, f"/files/{first}/rename", name="PART.gcode").status_code == 302
+    assert store.file_entry(owner, first).name == "PART.gcode"

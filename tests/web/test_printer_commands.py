@@ -17,6 +17,7 @@ from printfleet import settings as settings_module
 from printfleet_agent.runtime import build_device
 from printfleet_agent.settings import PrinterConfig
 from storage.file_contents import FileContents
+from storage.files import FileOwner
 from web.passwords import hash_password
 
 from ..agent.conftest import agent_settings, eventually, simulated
@@ -108,8 +109,9 @@ async def test_commands_show_the_printers_acknowledgements(app, context, store, 
     assert (gcode["status"], gcode["data"]) == ("finished", {"replies": ["ok", "ok"]})
 
     contents = FileContents(context.settings.files_dir, context.settings.files.max_upload_bytes)
-    sha256, size = contents.save(users[ALICE[0]], iter([GCODE]))
-    entry = store.add_file(users[ALICE[0]], None, "cube.gcode", size, sha256, None, time.time())
+    mine = FileOwner(user_id=users[ALICE[0]])
+    sha256, size = contents.save(mine, iter([GCODE]))
+    entry = store.add_file(mine, None, "cube.gcode", size, sha256, None, time.time())
     started = await final_state(client, await send(client, token, kind="start_print",
                                                    file_id=str(entry.id)))
     assert started["status"] == "finished", started

@@ -251,9 +251,10 @@ def _csrf(client: FlaskClient) -> str:
 
 def test_device_file_links_work_signed_and_not_forged_expired_or_after_deletion(app, store, users):
     from storage.file_contents import FileContents
+    from storage.files import FileOwner
     from web.device_files import make_token
 
-    alice = users[ALICE[0]]
+    alice = FileOwner(user_id=users[ALICE[0]])
     settings = app.extensions["printfleet"].settings
     sha256, size = FileContents(settings.files_dir, 10**6).save(alice, iter([b"G28\n"]))
     entry = store.add_file(alice, None, "home.gcode", size, sha256, None, time.time())
@@ -261,7 +262,7 @@ def test_device_file_links_work_signed_and_not_forged_expired_or_after_deletion(
     with app.test_request_context():
         good = make_token(alice, entry.id, sha256, time.time())
         expired = make_token(alice, entry.id, sha256, time.time() - 7 * 3600)
-        other_user = make_token(users[BOB[0]], entry.id, sha256, time.time())
+        other_user = make_token(FileOwner(user_id=users[BOB[0]]), entry.id, sha256, time.time())
     response = client.get(f"/device/files/{good}")
     assert (response.status_code, response.get_data()) == (200, b"G28\n")
     response.close()  # send_file's open file, not left to the garbage collector
