@@ -18,7 +18,9 @@ from flask_login import current_user, login_required
 from storage.orgs import ROLES, Invitation
 
 from .access import org_or_404
+from .actions import record_action
 from .context import store
+from .org_undo import invitation_payload
 from .orgs import render_org
 from .signup import email_errors
 
@@ -56,6 +58,9 @@ def invite(org_id: int) -> ResponseReturnValue:
                                            current_user.id, now, now + INVITATION_TTL_S)
     logger.info("user %d invited a new %s to organisation %d (invitation %d)",
                 current_user.id, invitation.role, org_id, invitation.id)
+    record_action("member.invite", "invitation", invitation.id,
+                  f"Invited {invitation.email} as {invitation.role}",
+                  undo=invitation_payload(org_id, invitation.id), org_id=org_id)
     link = url_for("org_invitations.show", token=token, _external=True)
     return render_org(org_id, 201, new_invitation_link=link, new_invitation=invitation)
 
@@ -65,10 +70,16 @@ def invite(org_id: int) -> ResponseReturnValue:
 def withdraw(org_id: int, invitation_id: int) -> ResponseReturnValue:
     """Withdraw an invitation nobody has accepted yet; its link stops working."""
     org_or_404(org_id, manage=True)
+    pending = {i.id: i for i in store().pending_invitations(org_id, 0.0)}
     if not store().revoke_invitation(org_id, invitation_id):
         return render_org(org_id, 404, errors=["That invitation was used or withdrawn already."])
     logger.info("user %d withdrew invitation %d of organisation %d", current_user.id,
                 invitation_id, org_id)
+    withdrawn = pending.get(invitation_id)
+    # Not undoable: the link's token is gone with it.
+    record_action("member.invite_withdraw", "invitation", invitation_id,
+                  f"Withdrew the invitation of {withdrawn.email if withdrawn else 'someone'}",
+                  org_id=org_id)
     return redirect(url_for("orgs.overview", org_id=org_id))
 
 
@@ -94,6 +105,10 @@ def accept(token: str) -> ResponseReturnValue:
         return _page(None, "This invitation has just been used or has expired.", 410)
     logger.info("user %d accepted invitation %d to organisation %d", current_user.id,
                 invitation.id, invitation.org_id)
+    joined = store().membership(current_user.id, invitation.org_id)
+    record_action("member.join", "user", current_user.id,
+                  f"Joined “{joined.org.name if joined else ''}” as "
+                  f"{joined.role if joined else invitation.role}", org_id=invitation.org_id)
     return redirect(url_for("orgs.overview", org_id=invitation.org_id))
 
 
