@@ -1,11 +1,14 @@
 """Invitations to an organisation: made by its owners and admins, accepted through a link.
 
-The link carries a random token; only its sha256 is stored. Only the signed-in
-user whose email the invitation names can accept it, once, before it expires.
+The link carries a random token; only its sha256 is stored. It is mailed to
+the invited address (when mail is set up) and shown once to whoever invited.
+Only the signed-in user whose email the invitation names can accept it,
+once, before it expires.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import secrets
@@ -15,11 +18,12 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from storage.orgs import ROLES, Invitation
+from storage.orgs import ROLES, Invitation, OrgMembership
 
 from .access import org_or_404
 from .actions import record_action
-from .context import store
+from .background_mail import mail_configured, send_later
+from .context import store, web_state
 from .org_undo import invitation_payload
 from .orgs import render_org
 from .signup import email_errors
@@ -61,8 +65,32 @@ def invite(org_id: int) -> ResponseReturnValue:
     record_action("member.invite", "invitation", invitation.id,
                   f"Invited {invitation.email} as {invitation.role}",
                   undo=invitation_payload(org_id, invitation.id), org_id=org_id)
+    mailed = _mail_invitation(membership, invitation, token)
     link = url_for("org_invitations.show", token=token, _external=True)
-    return render_org(org_id, 201, new_invitation_link=link, new_invitation=invitation)
+    return render_org(org_id, 201, new_invitation_link=link, new_invitation=invitation,
+                      invitation_mailed=mailed)
+
+
+def _mail_invitation(membership: OrgMembership, invitation: Invitation, token: str) -> bool:
+    """Mail the link to the invited address; False when mail is not set up."""
+    if not mail_configured():
+        return False
+    # The configured base, never the request's Host header, which a client chooses.
+    link = f"{web_state().settings.link_base_url}/orgs/invitations/{token}"
+    inviter = f"{current_user.first_name} {current_user.last_name}".strip() or current_user.email
+    body = (f"{inviter} ({current_user.email}) invites you to join “{membership.org.name}” on "
+            f"Printfleet as {invitation.role}.\n\n"
+            f"Accept here, signed in with this email address (sign up first if you have no "
+            f"account):\n{link}\n\n"
+            f"The link works once, until {_utc(invitation.expires_at)}. If you do not know "
+            "this organisation, ignore this mail.\n")
+    send_later(invitation.email, f"[Printfleet] Join {membership.org.name}", body,
+               f"invitation {invitation.id} to organisation {invitation.org_id}")
+    return True
+
+
+def _utc(at: float) -> str:
+    return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @bp.post("/<int:org_id>/invitations/<int:invitation_id>/withdraw")

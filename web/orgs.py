@@ -85,6 +85,7 @@ def render_org(org_id: int, status: int = 200, **extra: Any) -> ResponseReturnVa
         "my_printers": [p for p in printers if p.org_id is None] if manager else [],
         "errors": [],
         "new_invitation_link": None,
+        "invitation_mailed": False,
         "invite_form": {"email": "", "role": "operator"},
     }
     context.update(extra)
