@@ -252,3 +252,14 @@ def test_a_demoted_admin_cannot_undo_their_own_org_action_from_their_log(
     assert refused.status_code == 409
     assert "Only the organisation's owners and admins" in html.unescape(text(refused))
     assert store.membership(carol_id, org_id).role == "viewer"
+
+
+def test_removing_an_organisations_printer_is_in_its_log(org, store: SqliteSyncStore, users):
+    org_id, alice, bob = org["id"], org["alice"], org["bob"]
+    store.add_device("p-1", "Prusa", users[ALICE[0]], "$7$h")
+    post(alice, f"/orgs/{org_id}/printers", {"device_id": "p-1"})
+    removed = post(bob, "/printers/p-1/remove", {"confirm_name": "Prusa"})
+    assert removed.status_code == 302, text(removed)
+    (row,) = [r for r in log_rows(alice, org_id) if r["kind"] == "printer.remove"]
+    assert (row["who"], row["summary"], row["undo"]) == ("bob@example.org",
+                                                         "Removed printer “Prusa”", False)
