@@ -26,6 +26,7 @@ from .job_history import JobHistoryStore
 from .jobs import JobRecord
 from .notification_outbox import NotificationOutboxStore
 from .notifications import NotificationSettingsStore
+from .org_actions import OrgActionStore
 from .orgs import OrgStore
 from .password_resets import PasswordResetStore
 from .printer_page import PrinterPageStore
@@ -203,6 +204,7 @@ class SyncStore(
     PasswordResetStore,
     ActionStore,
     OrgStore,
+    OrgActionStore,
     PrinterPageStore,
     CameraStore,
     JobHistoryStore,

@@ -33,8 +33,9 @@ class ObservedEvent:
     file_name: str
     reason: str | None
     occurred_at: float
-    owner_user_id: int | None
+    owner_user_id: int | None  # NULL for an organisation's printer
     started_by_user_id: int | None
+    owner_org_id: int | None = None  # set when an organisation owns the printer
 
     @property
     def event_key(self) -> str:
@@ -116,7 +117,7 @@ class NotificationOutboxQueries(SharedQueries):
     def ended_jobs_received_since(self, since: float) -> list[ObservedEvent]:
         rows = self._run(
             "SELECT e.event, e.device_id, d.name, e.job_id, e.file_name, e.reason, e.ts, "
-            f"d.owner_user_id, {_STARTER.format(e='e')} FROM job_events e "
+            f"d.owner_user_id, {_STARTER.format(e='e')}, d.owner_org_id FROM job_events e "
             "JOIN devices d ON d.device_id = e.device_id AND d.revoked_at IS NULL "
             "WHERE e.event IN ('finished', 'failed') AND e.received_at > ? "
             "ORDER BY e.received_at, e.device_id, e.seq", (since,))
@@ -127,7 +128,7 @@ class NotificationOutboxQueries(SharedQueries):
         # whether a print was running (received_at: one clock, the server's).
         rows = self._run(
             "SELECT 'offline', p.device_id, d.name, j.job_id, j.file_name, NULL, p.received_at, "
-            f"d.owner_user_id, {_STARTER.format(e='j')} FROM presence_events p "
+            f"d.owner_user_id, {_STARTER.format(e='j')}, d.owner_org_id FROM presence_events p "
             "JOIN devices d ON d.device_id = p.device_id AND d.revoked_at IS NULL "
             "JOIN job_events j ON j.device_id = p.device_id AND j.seq = ("
             "SELECT l.seq FROM job_events l WHERE l.device_id = p.device_id "

@@ -29,6 +29,7 @@ from .notifications import bp as notifications_bp
 from .openapi import bp as openapi_bp
 from .org_files import bp as org_files_bp
 from .org_invitations import bp as org_invitations_bp
+from .org_log import bp as org_log_bp
 from .orgs import bp as orgs_bp
 from .pairing import bp as pairing_bp
 from .password_reset import init_password_reset
@@ -90,6 +91,7 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(orgs_bp)
     app.register_blueprint(org_invitations_bp)
     app.register_blueprint(org_files_bp)
+    app.register_blueprint(org_log_bp)
     app.register_blueprint(printer_page_bp)
     app.register_blueprint(printer_commands_bp)
     app.register_blueprint(device_files_bp)

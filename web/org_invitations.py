@@ -1,11 +1,14 @@
 """Invitations to an organisation: made by its owners and admins, accepted through a link.
 
-The link carries a random token; only its sha256 is stored. Only the signed-in
-user whose email the invitation names can accept it, once, before it expires.
+The link carries a random token; only its sha256 is stored. It is mailed to
+the invited address (when mail is set up) and shown once to whoever invited.
+Only the signed-in user whose email the invitation names can accept it,
+once, before it expires.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import secrets
@@ -15,10 +18,13 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from storage.orgs import ROLES, Invitation
+from storage.orgs import ROLES, Invitation, OrgMembership
 
 from .access import org_or_404
-from .context import store
+from .actions import record_action
+from .background_mail import mail_configured, send_later
+from .context import store, web_state
+from .org_undo import invitation_payload
 from .orgs import render_org
 from .signup import email_errors
 
@@ -56,8 +62,35 @@ def invite(org_id: int) -> ResponseReturnValue:
                                            current_user.id, now, now + INVITATION_TTL_S)
     logger.info("user %d invited a new %s to organisation %d (invitation %d)",
                 current_user.id, invitation.role, org_id, invitation.id)
+    record_action("member.invite", "invitation", invitation.id,
+                  f"Invited {invitation.email} as {invitation.role}",
+                  undo=invitation_payload(org_id, invitation.id), org_id=org_id)
+    mailed = _mail_invitation(membership, invitation, token)
     link = url_for("org_invitations.show", token=token, _external=True)
-    return render_org(org_id, 201, new_invitation_link=link, new_invitation=invitation)
+    return render_org(org_id, 201, new_invitation_link=link, new_invitation=invitation,
+                      invitation_mailed=mailed)
+
+
+def _mail_invitation(membership: OrgMembership, invitation: Invitation, token: str) -> bool:
+    """Mail the link to the invited address; False when mail is not set up."""
+    if not mail_configured():
+        return False
+    # The configured base, never the request's Host header, which a client chooses.
+    link = f"{web_state().settings.link_base_url}/orgs/invitations/{token}"
+    inviter = f"{current_user.first_name} {current_user.last_name}".strip() or current_user.email
+    body = (f"{inviter} ({current_user.email}) invites you to join “{membership.org.name}” on "
+            f"Printfleet as {invitation.role}.\n\n"
+            f"Accept here, signed in with this email address (sign up first if you have no "
+            f"account):\n{link}\n\n"
+            f"The link works once, until {_utc(invitation.expires_at)}. If you do not know "
+            "this organisation, ignore this mail.\n")
+    send_later(invitation.email, f"[Printfleet] Join {membership.org.name}", body,
+               f"invitation {invitation.id} to organisation {invitation.org_id}")
+    return True
+
+
+def _utc(at: float) -> str:
+    return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @bp.post("/<int:org_id>/invitations/<int:invitation_id>/withdraw")
@@ -65,10 +98,16 @@ def invite(org_id: int) -> ResponseReturnValue:
 def withdraw(org_id: int, invitation_id: int) -> ResponseReturnValue:
     """Withdraw an invitation nobody has accepted yet; its link stops working."""
     org_or_404(org_id, manage=True)
+    pending = {i.id: i for i in store().pending_invitations(org_id, 0.0)}
     if not store().revoke_invitation(org_id, invitation_id):
         return render_org(org_id, 404, errors=["That invitation was used or withdrawn already."])
     logger.info("user %d withdrew invitation %d of organisation %d", current_user.id,
                 invitation_id, org_id)
+    withdrawn = pending.get(invitation_id)
+    # Not undoable: the link's token is gone with it.
+    record_action("member.invite_withdraw", "invitation", invitation_id,
+                  f"Withdrew the invitation of {withdrawn.email if withdrawn else 'someone'}",
+                  org_id=org_id)
     return redirect(url_for("orgs.overview", org_id=org_id))
 
 
@@ -94,6 +133,10 @@ def accept(token: str) -> ResponseReturnValue:
         return _page(None, "This invitation has just been used or has expired.", 410)
     logger.info("user %d accepted invitation %d to organisation %d", current_user.id,
                 invitation.id, invitation.org_id)
+    joined = store().membership(current_user.id, invitation.org_id)
+    record_action("member.join", "user", current_user.id,
+                  f"Joined “{joined.org.name if joined else ''}” as "
+                  f"{joined.role if joined else invitation.role}", org_id=invitation.org_id)
     return redirect(url_for("orgs.overview", org_id=invitation.org_id))
 
 

@@ -14,11 +14,13 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from storage.orgs import ROLES, LastOwner, OrgMembership, OrgProfile
+from storage.orgs import PROFILE_FIELDS, ROLES, LastOwner, OrgMembership, OrgProfile
 
 from .access import org_or_404, printer_or_404
+from .actions import record_action
 from .context import store
 from .org_profile import countries_by_name, profile_from_form, timezones
+from .org_undo import moved_in_payload, moved_out_payload, org_profile_payload, role_payload
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,10 @@ bp = Blueprint("orgs", __name__, url_prefix="/orgs")
 KEEP_AN_OWNER = ("An organisation must keep at least one owner. Make another member an owner "
                  "first.")
 ONLY_OWNERS_TOUCH_OWNERS = "Only an owner can make someone an owner or change an owner's role."
+FIELD_LABELS = {"name": "name", "email": "email", "country": "country", "timezone": "time zone",
+                "address": "address", "billing_address": "billing address", "phone": "phone",
+                "attention": "attention person", "vat_number": "VAT number",
+                "ean_number": "EAN number"}
 
 
 @bp.get("")
@@ -45,6 +51,8 @@ def create() -> ResponseReturnValue:
         return _index_page(errors, request.form.get("name", ""), 400)
     org = store().create_organisation(current_user.id, profile, time.time())
     logger.info("user %d created organisation %d", current_user.id, org.id)
+    record_action("org.create", "organisation", org.id, f"Created organisation “{org.name}”",
+                  org_id=org.id)
     return redirect(url_for("orgs.edit_profile", org_id=org.id, created=1))
 
 
@@ -77,6 +85,7 @@ def render_org(org_id: int, status: int = 200, **extra: Any) -> ResponseReturnVa
         "my_printers": [p for p in printers if p.org_id is None] if manager else [],
         "errors": [],
         "new_invitation_link": None,
+        "invitation_mailed": False,
         "invite_form": {"email": "", "role": "operator"},
     }
     context.update(extra)
@@ -96,7 +105,18 @@ def edit_profile(org_id: int) -> ResponseReturnValue:
         return _profile_page(membership, profile, errors, 400)
     store().update_organisation(org_id, profile)
     logger.info("user %d updated the profile of organisation %d", current_user.id, org_id)
+    _record_profile_change(membership.org.profile, profile, org_id)
     return _profile_page(org_or_404(org_id), profile, {}, 200, saved=True)
+
+
+def _record_profile_change(old: OrgProfile, new: OrgProfile, org_id: int) -> None:
+    changed = {name: getattr(old, name) for name in PROFILE_FIELDS
+               if getattr(old, name) != getattr(new, name)}
+    if changed:
+        record_action("org.update", "organisation", org_id,
+                      f"Changed the company details of “{new.name}”: "
+                      + ", ".join(FIELD_LABELS[name] for name in changed),
+                      undo=org_profile_payload(org_id, changed), org_id=org_id)
 
 
 def _profile_page(membership: OrgMembership, profile: OrgProfile, errors: dict[str, str],
@@ -123,6 +143,10 @@ def change_role(org_id: int, user_id: int) -> ResponseReturnValue:
         return render_org(org_id, 409, errors=[KEEP_AN_OWNER])
     logger.info("user %d made user %d %s of organisation %d", current_user.id, user_id, role,
                 org_id)
+    if role != target:
+        record_action("member.role", "user", user_id,
+                      f"Changed the role of {_email(user_id)} from {target} to {role}",
+                      undo=role_payload(org_id, user_id, target), org_id=org_id)
     return redirect(url_for("orgs.overview", org_id=org_id))
 
 
@@ -131,8 +155,10 @@ def change_role(org_id: int, user_id: int) -> ResponseReturnValue:
 def remove_member(org_id: int, user_id: int) -> ResponseReturnValue:
     """Remove a member (owners and admins; removing an owner needs an owner)."""
     membership = org_or_404(org_id, manage=True)
-    if _member_role(org_id, user_id) == "owner" and membership.role != "owner":
+    role = _member_role(org_id, user_id)
+    if role == "owner" and membership.role != "owner":
         return render_org(org_id, 403, errors=[ONLY_OWNERS_TOUCH_OWNERS])
+    email = _email(user_id)
     try:
         store().remove_member(org_id, user_id)
     except LastOwner:
@@ -140,7 +166,11 @@ def remove_member(org_id: int, user_id: int) -> ResponseReturnValue:
     logger.info("user %d removed user %d from organisation %d", current_user.id, user_id,
                 org_id)
     if user_id == current_user.id:
+        _record_leaving(membership)
         return redirect(url_for("orgs.index"))
+    # Not undoable: joining again takes the person's own consent (a new invitation).
+    record_action("member.remove", "user", user_id,
+                  f"Removed {email} ({role}) from “{membership.org.name}”", org_id=org_id)
     return redirect(url_for("orgs.overview", org_id=org_id))
 
 
@@ -148,25 +178,37 @@ def remove_member(org_id: int, user_id: int) -> ResponseReturnValue:
 @login_required
 def leave(org_id: int) -> ResponseReturnValue:
     """Leave an organisation (the last owner cannot)."""
-    org_or_404(org_id)
+    membership = org_or_404(org_id)
     try:
         store().remove_member(org_id, current_user.id)
     except LastOwner:
         return render_org(org_id, 409, errors=[KEEP_AN_OWNER])
     logger.info("user %d left organisation %d", current_user.id, org_id)
+    _record_leaving(membership)
     return redirect(url_for("orgs.index"))
+
+
+def _record_leaving(membership: OrgMembership) -> None:
+    record_action("member.leave", "user", current_user.id,
+                  f"Left “{membership.org.name}” (was {membership.role})",
+                  org_id=membership.org.id)
 
 
 @bp.post("/<int:org_id>/printers")
 @login_required
 def move_in(org_id: int) -> ResponseReturnValue:
     """Give one of the user's own printers to the organisation (owners and admins)."""
-    org_or_404(org_id, manage=True)
+    membership = org_or_404(org_id, manage=True)
     device_id = request.form.get("device_id", "")
+    printer = store().printer_for_user(current_user.id, device_id)
     if not store().move_printer_to_org(current_user.id, device_id, org_id):
         abort(404)  # not one of the user's own printers
     logger.info("user %d moved printer %s into organisation %d", current_user.id, device_id,
                 org_id)
+    record_action("printer.move_in", "printer", device_id,
+                  f"Moved printer “{printer.name if printer else device_id}” into "
+                  f"“{membership.org.name}”",
+                  undo=moved_in_payload(org_id, device_id, current_user.id), org_id=org_id)
     return redirect(url_for("orgs.overview", org_id=org_id))
 
 
@@ -174,13 +216,22 @@ def move_in(org_id: int) -> ResponseReturnValue:
 @login_required
 def move_out(org_id: int, device_id: str) -> ResponseReturnValue:
     """Take one of the organisation's printers back as the user's own (owners and admins)."""
-    org_or_404(org_id, manage=True)
-    printer_or_404(device_id)
+    membership = org_or_404(org_id, manage=True)
+    printer = printer_or_404(device_id)
     if not store().move_printer_to_user(current_user.id, device_id, org_id):
         abort(404)  # a printer the user sees, but not through this organisation
     logger.info("user %d took printer %s out of organisation %d", current_user.id, device_id,
                 org_id)
+    record_action("printer.move_out", "printer", device_id,
+                  f"Took printer “{printer.name}” out of “{membership.org.name}” "
+                  "to their own printers",
+                  undo=moved_out_payload(org_id, device_id, current_user.id), org_id=org_id)
     return redirect(url_for("orgs.overview", org_id=org_id))
+
+
+def _email(user_id: int) -> str:
+    user = store().user_by_id(user_id)
+    return user.email if user else f"user #{user_id}"
 
 
 def _member_role(org_id: int, user_id: int) -> str:

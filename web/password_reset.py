@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, render_template, request
 from flask.typing import ResponseReturnValue
 
-from printfleet.notify.mail import Mailer, MailError
-
 from .auth import sign_out_here
+from .background_mail import send_later
 from .context import store, web_state
 from .passwords import hash_password
 from .sessions import hash_token
@@ -29,8 +26,6 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("password_reset", __name__, url_prefix="/password")
 
-_SENDER_KEY = "printfleet_reset_mail"
-_sender_lock = threading.Lock()
 HOUR_S = 3600.0
 
 
@@ -118,22 +113,5 @@ def _send_link(user_id: int, email: str, token: str, lifetime_s: float) -> None:
             f"Set a new password here (the link works once, for {minutes} minutes):\n{link}\n\n"
             "Setting it signs you out everywhere. If you did not ask for this, ignore this mail:"
             " your password stays as it is.\n")
-    mailer = Mailer(settings.mail)
-    _sender().submit(_deliver, mailer, user_id, email, body)
-
-
-def _deliver(mailer: Mailer, user_id: int, email: str, body: str) -> None:
-    try:
-        mailer.send(email, "[Printfleet] Reset your password", body)
-        logger.info("password reset link mailed to user %d", user_id)
-    except MailError as error:
-        logger.warning("password reset mail to user %d failed: %s", user_id, error)
-
-
-def _sender() -> ThreadPoolExecutor:
-    with _sender_lock:
-        sender = current_app.extensions.get(_SENDER_KEY)
-        if sender is None:
-            sender = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reset-mail")
-            current_app.extensions[_SENDER_KEY] = sender
-        return sender
+    send_later(email, "[Printfleet] Reset your password", body,
+               f"password reset link for user {user_id}")

@@ -15,15 +15,14 @@ from typing import Any
 
 from storage import EmailTaken, SyncStore
 from storage.files import DuplicateName, FileEntry, FileOwner, FileStoreError
-from storage.orgs import COMMANDING_ROLES
+from storage.orgs import COMMANDING_ROLES, MANAGING_ROLES
+
+from .org_undo import ORG_INVERSES
+from .undo_refused import UndoRefused as UndoRefused  # where the views import it from
 
 logger = logging.getLogger(__name__)
 
 PROFILE_FIELDS = {"email": "email", "first_name": "first name", "last_name": "last name"}
-
-
-class UndoRefused(Exception):
-    """An undo that changed nothing; the message says why, for the user."""
 
 
 def _entry_payload(op: str, entry: FileEntry, **more: Any) -> dict[str, Any]:
@@ -156,8 +155,11 @@ def printer_name_payload(device_id: str, old_name: str) -> dict[str, Any]:
 
 def _rename_printer(store: SyncStore, user_id: int, payload: dict[str, Any], now: float) -> str:
     device_id, old_name = str(payload["device_id"]), str(payload["name"])
-    if store.printer_for_user(user_id, device_id) is None:
+    printer = store.printer_for_user(user_id, device_id)
+    if printer is None:
         raise UndoRefused("That printer has been removed; nothing changed.")
+    if printer.role not in MANAGING_ROLES:
+        raise UndoRefused("Your role no longer lets you rename this printer; nothing changed.")
     store.rename_device(device_id, old_name)
     return f"named the printer “{old_name}” again"
 
@@ -192,4 +194,5 @@ _INVERSES: dict[str, Callable[[SyncStore, int, dict[str, Any], float], str]] = {
     "profile": _profile,
     "rename_printer": _rename_printer,
     "downtime_logging": _downtime_logging,
+    **ORG_INVERSES,
 }

@@ -17,6 +17,7 @@ from printfleet.settings import NotificationsSettings
 from storage import SyncStore
 from storage.notification_outbox import ObservedEvent, PlannedDelivery
 from storage.notifications import Webhook
+from storage.orgs import MANAGING_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +43,27 @@ def scan(store: SyncStore, settings: NotificationsSettings, now: float | None = 
     return found
 
 
-def recipients(event: ObservedEvent) -> list[int]:
-    """Return who hears about an event: the printer's owner and the job's starter, once each."""
-    return [user for user in dict.fromkeys((event.owner_user_id, event.started_by_user_id))
-            if user is not None]
+def recipients(store: SyncStore, event: ObservedEvent) -> list[int]:
+    """Return who hears about an event, once each, in the order they are named.
+
+    A user's printer: its owner and the job's starter. An organisation's
+    printer: the job's starter while still a member, then the owners and
+    admins; nobody outside the organisation.
+    """
+    if event.owner_org_id is None:
+        candidates = [event.owner_user_id, event.started_by_user_id]
+    else:
+        members = store.org_members(event.owner_org_id)
+        member_ids = {member.user_id for member in members}
+        starter = event.started_by_user_id if event.started_by_user_id in member_ids else None
+        candidates = [starter] + [m.user_id for m in members if m.role in MANAGING_ROLES]
+    return [user for user in dict.fromkeys(candidates) if user is not None]
 
 
 def plan_deliveries(store: SyncStore, event: ObservedEvent) -> list[PlannedDelivery]:
-    """Return a delivery per recipient and channel their settings ask for."""
+    """Return a delivery per recipient and channel their own settings ask for."""
     planned = []
-    for user_id in recipients(event):
+    for user_id in recipients(store, event):
         wanted = store.notification_settings(user_id)
         if not wanted.wants(event.kind):
             continue

@@ -24,6 +24,7 @@ from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, U
 from ..job_queries import JobQueries, backfill_print_jobs
 from ..notification_outbox import NotificationOutboxQueries
 from ..notifications import NotificationSettingsQueries
+from ..org_actions import OrgActionQueries
 from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
 from ..password_resets import PasswordResetQueries
 from ..printer_page import PrinterPageQueries
@@ -99,6 +100,7 @@ class PostgresSyncStore(
     PasswordResetQueries,
     ActionQueries,
     OrgQueries,
+    OrgActionQueries,
     PrinterPageQueries,
     CameraQueries,
     JobQueries,

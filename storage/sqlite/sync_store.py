@@ -24,6 +24,7 @@ from ..job_queries import JobQueries
 from ..migrations import migrations_for
 from ..notification_outbox import NotificationOutboxQueries
 from ..notifications import NotificationSettingsQueries
+from ..org_actions import OrgActionQueries
 from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
 from ..password_resets import PasswordResetQueries
 from ..printer_page import PrinterPageQueries
@@ -65,6 +66,7 @@ class SqliteSyncStore(
     PasswordResetQueries,
     ActionQueries,
     OrgQueries,
+    OrgActionQueries,
     PrinterPageQueries,
     CameraQueries,
     JobQueries,

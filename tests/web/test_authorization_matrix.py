@@ -266,3 +266,26 @@ def test_the_owner_reaches_every_id_route_that_reads(world: World):
 def test_the_live_streams_of_one_printer_are_in_the_matrix(app: Flask):
     # A stream is read for as long as a page is open: another user must not get one.
     assert ("/printers/<device_id>/live", "GET", "printers.printer_live") in _id_routes(app)
+
+
+def test_an_organisations_log_and_its_undo_are_404_for_a_stranger(world: World):
+    # The matrix's action above is personal; the org log's routes also get one of the
+    # organisation's own, undoable, so a 404 here is the scope, not a missing action.
+    from storage.actions import ActionDraft
+
+    org_id = int(world.ids["org_id"])
+    action = world.store.record_action(ActionDraft(
+        at=1.0, user_id=world.alice_id, org_id=org_id, ip="127.0.0.1", country=None,
+        region=None, city=None, kind="member.role", target_type="user",
+        target_id=str(world.alice_id), summary="Changed a role",
+        undo={"op": "org_role", "org_id": org_id, "user_id": world.alice_id, "role": "owner"}))
+    assert world.alice.get(f"/orgs/{org_id}/actions").status_code == 200
+    bob = world.app.test_client()
+    sign_in(bob, *BOB)
+    token = csrf_from(bob.get("/account/profile").get_data(as_text=True))
+    assert bob.get(f"/orgs/{org_id}/actions").status_code == 404
+    assert bob.post(f"/orgs/{org_id}/actions/{action.id}/undo",
+                    data={"csrf_token": token}).status_code == 404
+    assert bob.post(f"/account/actions/{action.id}/undo",
+                    data={"csrf_token": token}).status_code == 404
+    assert world.store.org_action(org_id, action.id).undone_at is None

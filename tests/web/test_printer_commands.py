@@ -156,5 +156,23 @@ async def test_the_downtime_switch_reaches_the_printer(app, store, printer):
     assert "applied on the printer" in page
 
 
+async def test_a_command_on_an_organisations_printer_is_in_the_organisations_log(
+        app, store, users, printer):
+    from storage.orgs import OrgProfile
+
+    org = store.create_organisation(users[ALICE[0]], OrgProfile(name="Acme"), time.time())
+    invitation = store.create_invitation(org.id, BOB[0], "operator", "h-bob", users[ALICE[0]],
+                                         time.time(), time.time() + 60)
+    assert store.accept_invitation(invitation.id, users[BOB[0]], time.time())
+    assert store.move_printer_to_org(users[ALICE[0]], "sim-1", org.id)
+    bob = app.test_client()
+    await call(sign_in, bob, *BOB)
+    token = _csrf(text(await call(bob.get, "/printers/sim-1")))
+    await final_state(bob, await send(bob, token, kind="send_gcode", gcode="M115"))
+    (entry,) = [e for e in store.org_log(org.id) if e.action.kind == "printer.command"]
+    assert (entry.action.user_id, entry.email, entry.action.summary) == (
+        users[BOB[0]], BOB[0], "Sent send gcode to “Workshop Sim”")
+
+
 def _csrf(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
