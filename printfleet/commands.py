@@ -57,8 +57,11 @@ def scheduler(context: Context, args: argparse.Namespace) -> int:
     stop = install_stop_signals()
     thread = threading.Thread(target=built.start, name="scheduler", daemon=True)
     thread.start()
-    logger.info("scheduler running jobs: %s", ", ".join(j.name for j in built.get_jobs()))
+    expiry = scheduler_module.start_live_expiry(context.settings, store)
+    logger.info("scheduler running jobs: %s, and the live picture expiry",
+                ", ".join(j.name for j in built.get_jobs()))
     stop.wait()
+    expiry.stop()
     built.shutdown(wait=True)
     return 0
 

@@ -30,6 +30,7 @@ from .orgs import OrgStore
 from .password_resets import PasswordResetStore
 from .printer_page import PrinterPageStore
 from .retention import RetentionPolicy
+from .retention_runs import RetentionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,7 @@ class SyncStore(
     PrinterPageStore,
     CameraStore,
     JobHistoryStore,
+    RetentionStore,
     Protocol,
 ):
     def start(self) -> None: ...
