@@ -185,8 +185,11 @@ def user_add(context: Context, args: argparse.Namespace) -> int:
         password = prompt_password()
     if len(password) < 8:
         raise CommandError("the password must have at least 8 characters")
-    store.create_user(args.email, hash_password(password), args.first_name, args.last_name)
-    print(f"created user {args.email}")
+    user_id = store.create_user(args.email, hash_password(password), args.first_name,
+                                args.last_name)
+    if args.operator:
+        store.set_operator(user_id, True)
+    print(f"created {'operator' if args.operator else 'user'} {args.email}")
     return 0
 
 
