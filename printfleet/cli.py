@@ -202,6 +202,27 @@ def _parser() -> argparse.ArgumentParser:
                      help="timed runs per page and side, each for a random printer "
                           "(default 100)")
 
+    retention_help = ("retention: write a day of telemetry for N printers (default 100 x 8,640 "
+                      "samples), all past [retention] telemetry_days, into a fresh store; time "
+                      "a plain DELETE of it, then write it again and time the retention run; "
+                      "print both and their ratio as JSON (target >= 20x on TimescaleDB)")
+    retention = bench_sub.add_parser("retention", parents=[common], help=retention_help,
+                                     description=retention_help)
+    retention.set_defaults(handler=commands.bench_retention)
+    retention.add_argument("--backend", choices=["sqlite", "postgres"],
+                           help="store to measure (default: storage.backend of the settings). "
+                                "postgres creates and drops a fresh database on the server "
+                                "given by --dsn or the variable storage.postgres_dsn_env names "
+                                "(default DATABASE_URL); a server with TimescaleDB runs in "
+                                "TimescaleDB mode")
+    retention.add_argument("--dsn", metavar="URL",
+                           help="PostgreSQL server to create the scratch database on, as a "
+                                "user who may CREATE DATABASE (default: from the environment)")
+    retention.add_argument("--printers", type=int, default=100, metavar="N",
+                           help="printers (default 100)")
+    retention.add_argument("--interval-s", type=int, default=10, metavar="S",
+                           help="seconds between samples (default 10: 8,640 a day)")
+
     connections_help = ("connections: start a broker with broker-config, provision N devices "
                         "each with its own credentials, connect them all at once and hold them, "
                         "then check every device's message reaches the fleet and that sampled "

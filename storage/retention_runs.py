@@ -150,7 +150,7 @@ class RetentionQueries(SharedQueries):
             return self._delete_in_batches(statement, (cutoff,), batch_rows, bool(returning))
         statement = (f"DELETE FROM {table} WHERE device_id = ? AND {key} IN (SELECT {key} "
                      f"FROM {table} WHERE device_id = ? AND {sweep.condition()} "
-                     f"ORDER BY {key} LIMIT ?){returning}")
+                     f"LIMIT ?){returning}")
         removed, paths = 0, []
         for device in devices:
             count, found = self._delete_in_batches(statement, (device, device, cutoff),
