@@ -16,7 +16,7 @@ from pathlib import Path
 from printfleet_protocol.settings import SettingsError, check_config_report
 from storage import BackendUnavailable
 
-from . import commands
+from . import commands, retention_cli
 from .context import Context
 from .settings import Settings, load
 
@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return args.handler(Context(settings), args)
-    except (commands.CommandError, BackendUnavailable) as error:
+    except (commands.CommandError, retention_cli.RetentionCommandError,
+            BackendUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
@@ -201,6 +202,27 @@ def _parser() -> argparse.ArgumentParser:
                      help="timed runs per page and side, each for a random printer "
                           "(default 100)")
 
+    retention_help = ("retention: write a day of telemetry for N printers (default 100 x 8,640 "
+                      "samples), all past [retention] telemetry_days, into a fresh store; time "
+                      "a plain DELETE of it, then write it again and time the retention run; "
+                      "print both and their ratio as JSON (target >= 20x on TimescaleDB)")
+    retention = bench_sub.add_parser("retention", parents=[common], help=retention_help,
+                                     description=retention_help)
+    retention.set_defaults(handler=commands.bench_retention)
+    retention.add_argument("--backend", choices=["sqlite", "postgres"],
+                           help="store to measure (default: storage.backend of the settings). "
+                                "postgres creates and drops a fresh database on the server "
+                                "given by --dsn or the variable storage.postgres_dsn_env names "
+                                "(default DATABASE_URL); a server with TimescaleDB runs in "
+                                "TimescaleDB mode")
+    retention.add_argument("--dsn", metavar="URL",
+                           help="PostgreSQL server to create the scratch database on, as a "
+                                "user who may CREATE DATABASE (default: from the environment)")
+    retention.add_argument("--printers", type=int, default=100, metavar="N",
+                           help="printers (default 100)")
+    retention.add_argument("--interval-s", type=int, default=10, metavar="S",
+                           help="seconds between samples (default 10: 8,640 a day)")
+
     connections_help = ("connections: start a broker with broker-config, provision N devices "
                         "each with its own credentials, connect them all at once and hold them, "
                         "then check every device's message reaches the fleet and that sampled "
@@ -224,13 +246,50 @@ def _parser() -> argparse.ArgumentParser:
                                   "(progress goes to stderr either way; the exit status is 1 "
                                   "if any check failed)")
 
+    _retention_commands(sub, common)
+
     user = command("user-add", commands.user_add, "create a user account")
     user.add_argument("email")
+    user.add_argument("--operator", action="store_true",
+                      help="make the user an operator (server-wide pages such as "
+                           "/admin/retention)")
     user.add_argument("--password-file", type=Path,
                       help="read the password from this file instead of prompting")
     user.add_argument("--first-name", default="")
     user.add_argument("--last-name", default="")
     return parser
+
+
+def _retention_commands(sub: argparse._SubParsersAction,
+                        common: argparse.ArgumentParser) -> None:
+    retention = sub.add_parser(
+        "retention", help="show, tune, preview and run data retention",
+        description="How long each class of data is kept ([retention] in the settings), "
+                    "what a run would remove, and running it now.")
+    actions = retention.add_subparsers(title="actions", metavar="ACTION")
+    show = actions.add_parser("show", parents=[common],
+                              help="every class's setting, default and ceiling, and the "
+                                   "latest runs")
+    show.set_defaults(handler=retention_cli.show)
+    show.add_argument("--runs", type=int, default=20, metavar="N",
+                      help="latest runs to list (default 20)")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    setter = actions.add_parser("set", parents=[common],
+                                help="write one class's setting into the --config file "
+                                     "(values past the privacy policy's ceilings are refused)")
+    setter.set_defaults(handler=retention_cli.set_value)
+    setter.add_argument("name", help="a class (e.g. job_pictures) or its setting key "
+                                     "(e.g. job_pictures_days)")
+    setter.add_argument("value", help="the new value, in the class's unit (s or days)")
+    for name, handler, text in (
+            ("preview", retention_cli.preview, "say per class what a run now would remove "
+                                               "(rows, files, oldest and newest)"),
+            ("run-now", retention_cli.run_now, "remove now what each class no longer keeps")):
+        action = actions.add_parser(name, parents=[common], help=text, description=text)
+        action.set_defaults(handler=handler)
+        action.add_argument("--class", dest="data_class", action="append", metavar="NAME",
+                            help="only this class (repeatable; default every class)")
+        action.add_argument("--json", action="store_true", help="print JSON")
 
 
 def install_stop_signals() -> threading.Event:

@@ -57,8 +57,11 @@ def scheduler(context: Context, args: argparse.Namespace) -> int:
     stop = install_stop_signals()
     thread = threading.Thread(target=built.start, name="scheduler", daemon=True)
     thread.start()
-    logger.info("scheduler running jobs: %s", ", ".join(j.name for j in built.get_jobs()))
+    expiry = scheduler_module.start_live_expiry(context.settings, store)
+    logger.info("scheduler running jobs: %s, and the live picture expiry",
+                ", ".join(j.name for j in built.get_jobs()))
     stop.wait()
+    expiry.stop()
     built.shutdown(wait=True)
     return 0
 
@@ -168,6 +171,19 @@ def bench_web(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_retention(context: Context, args: argparse.Namespace) -> int:
+    from .bench.retention import RetentionBenchOptions, run
+
+    if min(args.printers, args.interval_s) < 1 or 86400 % args.interval_s:
+        raise CommandError("--printers and --interval-s must be at least 1, and --interval-s "
+                           "must divide a day (86,400 s) evenly")
+    options = RetentionBenchOptions(args.backend or context.settings.storage.backend,
+                                    args.printers, args.interval_s, args.dsn)
+    report = _run_bench(run, context, options)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def user_add(context: Context, args: argparse.Namespace) -> int:
     from web.passwords import hash_password
 
@@ -182,8 +198,11 @@ def user_add(context: Context, args: argparse.Namespace) -> int:
         password = prompt_password()
     if len(password) < 8:
         raise CommandError("the password must have at least 8 characters")
-    store.create_user(args.email, hash_password(password), args.first_name, args.last_name)
-    print(f"created user {args.email}")
+    user_id = store.create_user(args.email, hash_password(password), args.first_name,
+                                args.last_name)
+    if args.operator:
+        store.set_operator(user_id, True)
+    print(f"created {'operator' if args.operator else 'user'} {args.email}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The one scheduler process: the presence watchdog, retention and notifications.
+"""The one scheduler process: the presence watchdog, retention, live expiry and notifications.
 
 It runs in exactly one process (never inside web workers), so a job never
 runs twice at once. APScheduler 3.x: 4.x is still pre-release.
@@ -6,18 +6,21 @@ runs twice at once. APScheduler 3.x: 4.x is still pre-release.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from storage import SyncStore, retention_policy
-from storage.retention import RetentionPolicy
+from storage import SyncStore
+from storage.retention_classes import CLASSES
 
 from .context import Context
 from .device_commands import fleet_publisher
 from .device_settings import deliver_settings
+from .live_expiry import LiveImageExpiry
 from .notify.jobs import add_notification_jobs
+from .retention import Outcome, Retention
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,14 +40,25 @@ def check_presence(store: SyncStore, silence_factor: float) -> list[str]:
     return silent
 
 
-def apply_retention(store: SyncStore, policy: RetentionPolicy) -> dict[str, int]:
-    """Remove time series older than the [retention] settings keep."""
-    started = time.perf_counter()
-    removed = store.apply_retention(time.time(), policy)
-    logger.info("retention removed %s in %.1fs",
-                ", ".join(f"{table} {count}" for table, count in removed.items() if count)
-                or "nothing", time.perf_counter() - started)
-    return removed
+# The live picture has its own timer (live_expiry.py); every other class
+# runs as a job of its own, so one slow class never delays another.
+SCHEDULED_CLASSES = tuple(item.name for item in CLASSES if item.name != "camera_live")
+# The first runs come soon after start-up (new settings apply at once),
+# spread out so they do not all start together.
+FIRST_RUN_AFTER_S = 60.0
+FIRST_RUN_SPREAD_S = 15.0
+
+
+def run_retention_class(retention: Retention, name: str) -> Outcome:
+    """Remove what one class no longer keeps, and record the run."""
+    return retention.run(time.time(), [name], triggered_by="schedule")[0]
+
+
+def start_live_expiry(settings: Settings, store: SyncStore) -> LiveImageExpiry:
+    """Start the live picture's expiry timer (stop() it on shutdown)."""
+    expiry = LiveImageExpiry(settings, store)
+    expiry.start()
+    return expiry
 
 
 def build_scheduler(settings: Settings, store: SyncStore) -> BlockingScheduler:
@@ -54,11 +68,17 @@ def build_scheduler(settings: Settings, store: SyncStore) -> BlockingScheduler:
     scheduler.add_job(check_presence, "interval", seconds=settings.presence.check_interval_s,
                       args=(store, settings.presence.silence_factor), id="presence_watchdog",
                       name="presence watchdog")
-    # Hourly keeps each run small; under TimescaleDB the same settings are
-    # also native policies, and this run just drops whole chunks.
-    scheduler.add_job(apply_retention, "interval", hours=1, args=(store, retention_policy(settings)),
-                      id="time_series_retention", name="time-series retention",
-                      misfire_grace_time=3600)
+    # Hourly keeps each run small; under TimescaleDB the time series'
+    # settings are also native policies, and these runs drop whole chunks.
+    retention = Retention(settings, store)
+    first = datetime.datetime.now(datetime.UTC)
+    for number, name in enumerate(SCHEDULED_CLASSES):
+        start = first + datetime.timedelta(
+            seconds=FIRST_RUN_AFTER_S + number * FIRST_RUN_SPREAD_S)
+        scheduler.add_job(run_retention_class, "interval",
+                          seconds=settings.retention.run_interval_s, args=(retention, name),
+                          id=f"retention_{name}", name=f"retention of {name}",
+                          next_run_time=start, misfire_grace_time=3600)
     add_notification_jobs(scheduler, settings, store)
     # Built now, connected on the first command it sends.
     publisher = fleet_publisher(Context(settings))

@@ -81,17 +81,52 @@ class StorageSettings(_Section):
                              f"postgres_pool_max ({self.postgres_pool_max})")
 
 
+# Limits the privacy policy promises: a setting above one is refused (at
+# start-up and by --check-config), with the sentence that promises it.
+RETENTION_CEILINGS: dict[str, tuple[float, str]] = {
+    "camera_live_s": (10, "the live image \"is then stored for as little as 10 seconds, "
+                          "before it's permanently removed\""),
+    "job_pictures_days": (7, "\"We only store pictures up to 7 days\""),
+}
+
+
 class RetentionSettings(_Section):
+    # The camera's live picture: removed from disk and database this many
+    # seconds after it arrives (the privacy policy: at most 10).
+    camera_live_s: Positive = 10.0
+    # Pictures taken at job events (the privacy policy: at most 7 days).
+    job_pictures_days: PositiveInt = 7
     # Raw telemetry must outlive the rollups' refresh window (3 days).
     telemetry_days: Annotated[int, msgspec.Meta(ge=4)] = 30
     telemetry_1m_days: PositiveInt = 90
     telemetry_1h_days: PositiveInt = 1825
+    # Job events and heartbeats.
     events_days: PositiveInt = 365
+    # Downtime: presence changes and the downtime devices report.
+    downtime_days: PositiveInt = 365
+    # Sign-in sessions (by their last activity) and the pages viewed in them.
+    sessions_days: PositiveInt = 365
+    # The action log (what each user did, for undo and organisations).
+    actions_days: PositiveInt = 365
+    # Messages refused at the MQTT edge.
+    rejects_days: PositiveInt = 30
+    # Finished data exports (the ZIP files users download).
+    exports_days: PositiveInt = 7
+    # How often the scheduler runs each class (the live image has its own timer).
+    run_interval_s: Annotated[float, msgspec.Meta(ge=60)] = 3600.0
+    # Rows removed per transaction, so no delete holds locks for long.
+    batch_rows: Annotated[int, msgspec.Meta(ge=100)] = 5000
 
     def __post_init__(self) -> None:
+        problems = [f"{key} = {getattr(self, key)} is above the privacy policy's ceiling of "
+                    f"{limit:g} ({promise})"
+                    for key, (limit, promise) in RETENTION_CEILINGS.items()
+                    if getattr(self, key) > limit]
         if not self.telemetry_days <= self.telemetry_1m_days <= self.telemetry_1h_days:
-            raise ValueError("rollups must be kept at least as long as what they roll up: "
-                             "telemetry_days <= telemetry_1m_days <= telemetry_1h_days")
+            problems.append("rollups must be kept at least as long as what they roll up: "
+                            "telemetry_days <= telemetry_1m_days <= telemetry_1h_days")
+        if problems:
+            raise ValueError("; ".join(problems))
 
 
 class WebSettings(_Section):
@@ -132,9 +167,6 @@ class CameraSettings(_Section):
     # A picture larger than this is refused at the edge (image_too_large);
     # the protocol's own ceiling is 188 KiB.
     max_image_bytes: Annotated[int, msgspec.Meta(gt=0, le=MAX_IMAGE_BYTES)] = MAX_IMAGE_BYTES
-    # The live picture is shown only while younger than this; the expiry
-    # job removes it after it (the privacy policy: kept seconds).
-    live_image_ttl_s: Positive = 10.0
     # How long a printer keeps taking live pictures after the web's last
     # renewal (pages renew every third of it while they show the camera).
     watch_s: Annotated[float, msgspec.Meta(gt=0, le=MAX_WATCH_S)] = 15.0

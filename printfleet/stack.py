@@ -80,7 +80,9 @@ def ensure_admin(context: Context, store: SyncStore) -> tuple[str, Path]:
     password_path = context.settings.secrets_dir / "admin_password"
     password = read_or_create_secret(password_path)
     if store.user_by_email(ADMIN_EMAIL) is None:
-        store.create_user(ADMIN_EMAIL, hash_password(password), "Printfleet", "Admin")
+        # The first user runs the installation: an operator (/admin/retention).
+        admin = store.create_user(ADMIN_EMAIL, hash_password(password), "Printfleet", "Admin")
+        store.set_operator(admin, True)
     return ADMIN_EMAIL, password_path
 
 

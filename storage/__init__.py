@@ -102,7 +102,7 @@ def retention_policy(settings: Settings) -> RetentionPolicy:
     """How long each time series is kept, from the [retention] settings."""
     r = settings.retention
     return RetentionPolicy(r.telemetry_days, r.telemetry_1m_days, r.telemetry_1h_days,
-                           r.events_days)
+                           r.events_days, r.downtime_days)
 
 
 def postgres_dsn(settings: Settings) -> str:

@@ -31,6 +31,7 @@ from .orgs import OrgStore
 from .password_resets import PasswordResetStore
 from .printer_page import PrinterPageStore
 from .retention import RetentionPolicy
+from .retention_runs import RetentionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +210,7 @@ class SyncStore(
     CameraStore,
     JobHistoryStore,
     FileStore,
+    RetentionStore,
     Protocol,
 ):
     def start(self) -> None: ...

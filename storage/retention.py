@@ -13,7 +13,8 @@ class RetentionPolicy:
     telemetry_days: int = 30
     telemetry_1m_days: int = 90
     telemetry_1h_days: int = 1825
-    events_days: int = 365  # job events, presence changes, heartbeats, downtime reports
+    events_days: int = 365  # job events, heartbeats
+    downtime_days: int = 365  # presence changes, downtime reports
 
     def kept_days(self) -> dict[str, int]:
         """Days kept per table (or continuous aggregate), by name."""
@@ -23,8 +24,8 @@ class RetentionPolicy:
             "telemetry_1h": self.telemetry_1h_days,
             "heartbeats": self.events_days,
             "job_events": self.events_days,
-            "presence_events": self.events_days,
-            "downtime_reports": self.events_days,
+            "presence_events": self.downtime_days,
+            "downtime_reports": self.downtime_days,
         }
 
     def cutoffs(self, now: float) -> dict[str, float]:

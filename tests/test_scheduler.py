@@ -1,4 +1,4 @@
-"""The scheduler process: its jobs are registered once and the retention job follows the settings."""
+"""The scheduler process: its jobs are registered once and the retention jobs follow the settings."""
 
 from __future__ import annotations
 
@@ -6,18 +6,25 @@ import asyncio
 import time
 
 from printfleet import scheduler
+from printfleet.retention import Retention
 from printfleet.settings import with_changes
 from printfleet_protocol import Family
 from printfleet_protocol.payloads import SCHEMA_VERSION, Heater, Telemetry
-from storage import Accepted, open_ingest_store, retention_policy
+from storage import Accepted, open_ingest_store
 from storage.retention import DAY_S
 
+RETENTION_JOBS = {"retention_job_pictures", "retention_telemetry", "retention_telemetry_1m",
+                  "retention_telemetry_1h", "retention_events", "retention_downtime",
+                  "retention_sessions", "retention_actions", "retention_rejects",
+                  "retention_exports"}
 
-def test_the_scheduler_runs_the_watchdog_and_hourly_retention(context, store):
+
+def test_the_scheduler_runs_the_watchdog_and_hourly_retention_per_class(context, store):
     jobs = {job.id: job for job in scheduler.build_scheduler(context.settings, store).get_jobs()}
-    assert set(jobs) == {"presence_watchdog", "time_series_retention", "notification_scan",
-                         "notification_dispatch", "printer_settings"}
-    assert jobs["time_series_retention"].trigger.interval.total_seconds() == 3600
+    assert set(jobs) == {"presence_watchdog", "notification_scan", "notification_dispatch",
+                         "printer_settings", *RETENTION_JOBS}
+    for job_id in RETENTION_JOBS:
+        assert jobs[job_id].trigger.interval.total_seconds() == 3600
 
 
 def test_the_retention_job_keeps_what_the_settings_say(context, store):
@@ -34,6 +41,9 @@ def test_the_retention_job_keeps_what_the_settings_say(context, store):
         await ingest.stop()
 
     asyncio.run(write())
-    removed = scheduler.apply_retention(store, retention_policy(settings))
-    assert removed["telemetry"] == 2
+    outcome = scheduler.run_retention_class(Retention(settings, store), "telemetry")
+    assert outcome.rows == 2
     assert [row["seq"] for row in store.table_rows("telemetry", "r-1")] == [2, 3]
+    [run] = store.retention_runs()
+    assert (run.data_class, run.preview, run.triggered_by, run.rows_removed) == (
+        "telemetry", False, "schedule", 2)

@@ -14,6 +14,7 @@ from storage import SyncStore, open_sync_store
 from .account import bp as account_bp
 from .actions import bp as actions_bp
 from .activity import init_activity
+from .admin_retention import bp as admin_retention_bp
 from .api_account import bp as api_account_bp
 from .api_tokens import bp as api_tokens_bp
 from .auth import init_auth
@@ -97,4 +98,5 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(device_files_bp)
     app.register_blueprint(camera_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(admin_retention_bp)
     return app

@@ -81,7 +81,7 @@ def live_image(device_id: str) -> Response:
     """The printer's newest live picture, while it is fresh; 404 otherwise."""
     printer_or_404(device_id, Need.VIEW)
     frame = store().latest_live_frame(device_id)
-    ttl_s = web_state().settings.camera.live_image_ttl_s
+    ttl_s = web_state().settings.retention.camera_live_s
     # Shown only within its TTL even before the expiry job removes it.
     if frame is None or frame.received_at < time.time() - ttl_s:
         abort(404)

@@ -29,6 +29,7 @@ from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
 from ..password_resets import PasswordResetQueries
 from ..printer_page import PrinterPageQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
+from ..retention_runs import RetentionQueries
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner, UniqueViolation
 from .commands import CommandQueries
@@ -48,6 +49,7 @@ from .connection import (
 )
 from .migrate import apply_migrations, migration_lock
 from .pairing import PairingQueries
+from .retention_chunks import TimescaleRetention
 from .timescale import (
     TimescalePolicy,
     apply_policies,
@@ -104,6 +106,8 @@ class PostgresSyncStore(
     PrinterPageQueries,
     CameraQueries,
     JobQueries,
+    TimescaleRetention,
+    RetentionQueries,
     DerivedReads,
 ):
     """A connection pool shared by the threads of the web server, scheduler or a command."""

@@ -29,6 +29,7 @@ from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
 from ..password_resets import PasswordResetQueries
 from ..printer_page import PrinterPageQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
+from ..retention_runs import RetentionQueries
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner, UniqueViolation
 from .commands import CommandQueries
@@ -70,6 +71,7 @@ class SqliteSyncStore(
     PrinterPageQueries,
     CameraQueries,
     JobQueries,
+    RetentionQueries,
     DerivedReads,
 ):
     """One connection per thread, so a threaded web server can share the store."""

@@ -78,7 +78,7 @@ def test_the_live_picture_goes_to_the_owner_and_nobody_else(app, images, printer
 
 def test_a_live_picture_older_than_its_ttl_is_not_shown(app, images, printer, settings):
     alice = signed_in(app, ALICE)
-    save(images, 1, JPEG, received_at=time.time() - settings.camera.live_image_ttl_s - 1)
+    save(images, 1, JPEG, received_at=time.time() - settings.retention.camera_live_s - 1)
     assert alice.get("/printers/cam-1/camera/live.jpg").status_code == 404
 
 
