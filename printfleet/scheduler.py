@@ -18,6 +18,7 @@ from .context import Context
 from .device_commands import fleet_publisher
 from .device_settings import deliver_settings
 from .notify.jobs import add_notification_jobs
+from .print_location import add_location_job
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def build_scheduler(settings: Settings, store: SyncStore) -> BlockingScheduler:
                       id="time_series_retention", name="time-series retention",
                       misfire_grace_time=3600)
     add_notification_jobs(scheduler, settings, store)
+    add_location_job(scheduler, settings, store)
     # Built now, connected on the first command it sends.
     publisher = fleet_publisher(Context(settings))
     scheduler.add_job(deliver_settings, "interval", seconds=SETTINGS_CHECK_S,

@@ -24,11 +24,13 @@ from .downtime import DowntimeInterval
 from .files import FileEntry
 from .job_history import JobHistoryStore
 from .jobs import JobRecord
+from .locations import LocationStore
 from .notification_outbox import NotificationOutboxStore
 from .notifications import NotificationSettingsStore
 from .orgs import OrgStore
 from .password_resets import PasswordResetStore
 from .printer_page import PrinterPageStore
+from .restriction import RestrictionStore
 from .retention import RetentionPolicy
 
 
@@ -206,6 +208,8 @@ class SyncStore(
     PrinterPageStore,
     CameraStore,
     JobHistoryStore,
+    LocationStore,
+    RestrictionStore,
     Protocol,
 ):
     def start(self) -> None: ...

@@ -16,7 +16,7 @@ from storage.retention import DAY_S
 def test_the_scheduler_runs_the_watchdog_and_hourly_retention(context, store):
     jobs = {job.id: job for job in scheduler.build_scheduler(context.settings, store).get_jobs()}
     assert set(jobs) == {"presence_watchdog", "time_series_retention", "notification_scan",
-                         "notification_dispatch", "printer_settings"}
+                         "notification_dispatch", "printer_settings", "print_locations"}
     assert jobs["time_series_retention"].trigger.interval.total_seconds() == 3600
 
 

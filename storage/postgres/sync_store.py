@@ -22,11 +22,13 @@ from ..devices import DeviceEditQueries
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..job_queries import JobQueries, backfill_print_jobs
+from ..locations import LocationQueries
 from ..notification_outbox import NotificationOutboxQueries
 from ..notifications import NotificationSettingsQueries
 from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
 from ..password_resets import PasswordResetQueries
 from ..printer_page import PrinterPageQueries
+from ..restriction import RestrictionQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner
@@ -102,6 +104,8 @@ class PostgresSyncStore(
     PrinterPageQueries,
     CameraQueries,
     JobQueries,
+    LocationQueries,
+    RestrictionQueries,
     DerivedReads,
 ):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
