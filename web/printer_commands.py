@@ -88,7 +88,7 @@ def _age(printer: PrinterRow) -> float | None:
     return None if printer.last_seen_at is None else max(0.0, time.time() - printer.last_seen_at)
 
 
-def _command_args(kind: str, form: Any) -> dict[str, Any]:
+def _command_args(kind: str, form: Any, device_id: str) -> dict[str, Any]:
     if kind in SIMPLE_KINDS:
         return {}
     if kind == "send_gcode":
@@ -102,11 +102,11 @@ def _command_args(kind: str, form: Any) -> dict[str, Any]:
                           f"{MAX_GCODE_LINE_CHARS} characters at once.")
         return {"lines": lines}
     if kind == "start_print":
-        return _print_args(form.get("file_id"))
+        return _print_args(form.get("file_id"), device_id)
     raise Refused(f"Unknown command {kind!r}.")
 
 
-def _print_args(file_id: Any) -> dict[str, Any]:
+def _print_args(file_id: Any, device_id: str) -> dict[str, Any]:
     try:
         entry = store().file_entry(current_user.id, int(file_id))
     except (TypeError, ValueError):
@@ -114,7 +114,7 @@ def _print_args(file_id: Any) -> dict[str, Any]:
     if entry is None or entry.is_folder or entry.sha256 is None or entry.size_bytes is None:
         raise Refused("Choose one of your files to print.", status=404)
     return {"file_name": entry.name, "sha256": entry.sha256, "size_bytes": entry.size_bytes,
-            "url": download_url(current_user.id, entry.id, entry.sha256, time.time())}
+            "url": download_url(current_user.id, entry.id, entry.sha256, time.time(), device_id)}
 
 
 def _fields() -> Mapping[str, Any]:
@@ -150,7 +150,7 @@ def command(device_id: str) -> ResponseReturnValue:
     form = _fields()
     kind = str(form.get("kind", ""))
     try:
-        transaction = send(printer, kind, _command_args(kind, form))
+        transaction = send(printer, kind, _command_args(kind, form, device_id))
     except Refused as error:
         return _answer(device_id, None, error, "")
     record_action("printer.command", "printer", device_id,
