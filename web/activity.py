@@ -10,8 +10,8 @@ from flask_login import current_user
 
 from storage import BackendUnavailable
 
+from . import restriction
 from .context import store
-from .restriction import current_user_restricted
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _record(response: Response) -> None:
         # The path only: a query string may carry things not meant to be kept.
         # A user who restricts processing keeps their session; no page is logged.
         store().record_web_activity(current_user.session_id, now, request.path
-                                    if is_page and not current_user_restricted() else None)
+                                    if is_page and not restriction.current_user_restricted() else None)
 
 
 def init_activity(app: Flask) -> None:
