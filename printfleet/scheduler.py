@@ -20,6 +20,7 @@ from .device_commands import fleet_publisher
 from .device_settings import deliver_settings
 from .live_expiry import LiveImageExpiry
 from .notify.jobs import add_notification_jobs
+from .print_location import add_location_job
 from .retention import Outcome, Retention
 from .settings import Settings
 
@@ -80,6 +81,7 @@ def build_scheduler(settings: Settings, store: SyncStore) -> BlockingScheduler:
                           id=f"retention_{name}", name=f"retention of {name}",
                           next_run_time=start, misfire_grace_time=3600)
     add_notification_jobs(scheduler, settings, store)
+    add_location_job(scheduler, settings, store)
     # Built now, connected on the first command it sends.
     publisher = fleet_publisher(Context(settings))
     scheduler.add_job(deliver_settings, "interval", seconds=SETTINGS_CHECK_S,

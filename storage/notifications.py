@@ -78,7 +78,8 @@ class NotificationSettingsStore(Protocol):
         ...
 
     def marketing_recipients(self) -> list[tuple[int, str]]:
-        """(user id, email) of every user who opted in to marketing mail, and nobody else."""
+        """(user id, email) of every user who opted in to marketing mail and does not
+        restrict processing, and nobody else."""
         ...
 
     def add_webhook(self, user_id: int, url: str, secret: str, now: float) -> Webhook: ...
@@ -127,7 +128,7 @@ class NotificationSettingsQueries(SharedQueries):
     def marketing_recipients(self) -> list[tuple[int, str]]:
         rows = self._run("SELECT u.id, u.email FROM users u JOIN notification_settings s "
                          "ON s.user_id = u.id WHERE s.marketing_opt_in_at IS NOT NULL "
-                         "ORDER BY u.id")
+                         "AND NOT u.processing_restricted ORDER BY u.id")  # restriction.py
         return [(int(row[0]), row[1]) for row in rows]
 
     def add_webhook(self, user_id: int, url: str, secret: str, now: float) -> Webhook:

@@ -39,6 +39,7 @@ from .printer_commands import bp as printer_commands_bp
 from .printer_page import bp as printer_page_bp
 from .printer_settings import bp as printer_settings_bp
 from .printers import bp as printers_bp
+from .privacy import bp as privacy_bp
 from .security import init_security
 from .signup import bp as signup_bp
 from .token_auth import init_token_auth
@@ -99,4 +100,5 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(camera_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(admin_retention_bp)
+    app.register_blueprint(privacy_bp)
     return app

@@ -26,6 +26,7 @@ from storage.actions import ActionDraft, LoggedAction
 from storage.files import FileEntry, check_name
 
 from .context import EXTENSION_KEY, store
+from .restriction import current_user_restricted
 from .undo import (
     PROFILE_FIELDS,
     UndoRefused,
@@ -63,7 +64,7 @@ def record_action(kind: str, target_type: str, target_id: int | str, summary: st
                   org_id: int | None = None) -> LoggedAction | None:
     """Log an action of the signed-in user, with the request's IP and its coarse place."""
     ip = request.remote_addr or "unknown"
-    place = geolocator().locate(ip)
+    place = None if current_user_restricted() else geolocator().locate(ip)
     draft = ActionDraft(
         at=time.time(), user_id=current_user.id, org_id=org_id, ip=ip,
         country=place.country if place else None, region=place.region if place else None,

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from storage import BackendUnavailable
 
+from . import restriction
 from .context import store
 from .live import STREAM_ENDPOINTS
 
@@ -44,8 +45,9 @@ def _record(response: Response) -> None:
                and response.mimetype == "text/html")
     if is_page or now - current_user.last_activity_at >= ACTIVITY_RESOLUTION_S:
         # The path only: a query string may carry things not meant to be kept.
-        store().record_web_activity(current_user.session_id, now,
-                                    request.path if is_page else None)
+        # A user who restricts processing keeps their session; no page is logged.
+        store().record_web_activity(current_user.session_id, now, request.path
+                                    if is_page and not restriction.current_user_restricted() else None)
 
 
 def init_activity(app: Flask) -> None:

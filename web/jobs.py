@@ -22,6 +22,7 @@ from .camera import job_pictures
 from .context import store
 from .job_export import csv_lines, iso_utc, job_to_dict, stats_to_dict
 from .job_filters import STARTED_OUTSIDE, FilterError, JobQuery, parse_query
+from .location_presenter import shown_location
 from .presenters import format_time_left
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ def page() -> ResponseReturnValue:
 def detail(job_id: int) -> str:
     """Show one job with every field."""
     job = job_or_404(job_id)
-    return render_template("job.html", job=job, pictures=job_pictures(job))
+    return render_template("job.html", job=job, pictures=job_pictures(job),
+                           location=shown_location(store().print_location(job.id)))
 
 
 @bp.get("/jobs.csv")

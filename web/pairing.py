@@ -17,6 +17,7 @@ from printfleet.provisioning import DeviceProvisioner
 from .actions import record_action
 from .context import store, web_state
 from .csrf import csrf_exempt
+from .device_ip import remember_device_ip
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +72,12 @@ def status() -> tuple[Response, int]:
     if not token:
         return jsonify({"error": "send the poll token as 'Authorization: Bearer <token>'"}), 401
     try:
-        return jsonify(pairing_service().poll(token)), 200
+        answer = pairing_service().poll(token)
     except PairingError as error:
         return _error(error)
+    if answer["status"] == "claimed":
+        remember_device_ip(answer["device_id"])
+    return jsonify(answer), 200
 
 
 @bp.post("/devices/rotate-credentials")
@@ -84,9 +88,11 @@ def rotate_credentials() -> tuple[Response, int]:
     if not device_id:
         return jsonify({"error": "authenticate with the device id and its password"}), 401
     try:
-        return jsonify(pairing_service().rotate(device_id, password)), 200
+        answer = pairing_service().rotate(device_id, password)
     except (PairingError, ValueError) as error:
         return jsonify({"error": str(error)}), getattr(error, "status", 401)
+    remember_device_ip(device_id)
+    return jsonify(answer), 200
 
 
 @bp.get("/pairing/waiting")

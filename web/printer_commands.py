@@ -118,7 +118,7 @@ def _print_args(printer: PrinterRow, file_id: Any) -> dict[str, Any]:
         whose = "the organisation's" if printer.org_id is not None else "your"
         raise Refused(f"Choose one of {whose} files to print.", status=404)
     return {"file_name": entry.name, "sha256": entry.sha256, "size_bytes": entry.size_bytes,
-            "url": download_url(owner, entry.id, entry.sha256, time.time())}
+            "url": download_url(owner, entry.id, entry.sha256, time.time(), printer.device_id)}
 
 
 def _fields() -> Mapping[str, Any]:

@@ -22,12 +22,14 @@ from ..devices import DeviceEditQueries
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..job_queries import JobQueries, backfill_print_jobs
+from ..locations import LocationQueries
 from ..notification_outbox import NotificationOutboxQueries
 from ..notifications import NotificationSettingsQueries
 from ..org_actions import OrgActionQueries
 from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
 from ..password_resets import PasswordResetQueries
 from ..printer_page import PrinterPageQueries
+from ..restriction import RestrictionQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..retention_runs import RetentionQueries
 from ..rollups import rebuild_statements, rebuild_window
@@ -108,6 +110,8 @@ class PostgresSyncStore(
     JobQueries,
     TimescaleRetention,
     RetentionQueries,
+    LocationQueries,
+    RestrictionQueries,
     DerivedReads,
 ):
     """A connection pool shared by the threads of the web server, scheduler or a command."""

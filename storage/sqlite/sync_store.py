@@ -21,6 +21,7 @@ from ..devices import DeviceEditQueries
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..job_queries import JobQueries
+from ..locations import LocationQueries
 from ..migrations import migrations_for
 from ..notification_outbox import NotificationOutboxQueries
 from ..notifications import NotificationSettingsQueries
@@ -28,6 +29,7 @@ from ..org_actions import OrgActionQueries
 from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
 from ..password_resets import PasswordResetQueries
 from ..printer_page import PrinterPageQueries
+from ..restriction import RestrictionQueries
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
 from ..retention_runs import RetentionQueries
 from ..rollups import rebuild_statements, rebuild_window
@@ -72,6 +74,8 @@ class SqliteSyncStore(
     CameraQueries,
     JobQueries,
     RetentionQueries,
+    LocationQueries,
+    RestrictionQueries,
     DerivedReads,
 ):
     """One connection per thread, so a threaded web server can share the store."""
