@@ -46,7 +46,7 @@ class JobQueries(SharedQueries):
             return JobPage([], 0)
         # The page's ids come from the (device_id, started_at) index alone; only
         # those rows are read and joined.
-        with self._sql_tx() as tx:
+        with self._sql_read() as tx:
             rows, _ = tx.run(f"{_SELECT_JOBS} WHERE j.id IN (SELECT j.id FROM print_jobs j "
                              f"WHERE {where} ORDER BY j.started_at DESC, j.id DESC "
                              "LIMIT ? OFFSET ?) ORDER BY j.started_at DESC, j.id DESC",
@@ -68,7 +68,7 @@ class JobQueries(SharedQueries):
         where, params = _where(device_ids, job_filter)
         if where is None:
             return summarise([], {}, {})
-        with self._sql_tx() as tx:
+        with self._sql_read() as tx:
             cells = [_cell(row) for row in tx.run(_CELLS.format(where=where), params)[0]]
             devices = sorted({device for device, _, _ in cells})
             users = sorted({user for _, user, _ in cells if user is not None})

@@ -116,6 +116,17 @@ class SqliteSyncStore(
         with self._transaction() as tx:
             yield _SqliteRunner(tx)
 
+    @contextmanager
+    def _sql_read(self) -> Iterator[SqlRunner]:
+        # A deferred transaction that never writes takes no write lock: in WAL
+        # mode it reads a snapshot while the ingest worker keeps committing.
+        connection = self._conn()
+        connection.execute("BEGIN")
+        try:
+            yield _SqliteRunner(connection)
+        finally:
+            connection.execute("COMMIT")
+
     def migrate(self) -> list[int]:
         connection = self._conn()
         connection.execute(
