@@ -22,6 +22,12 @@ bp = Blueprint("admin_retention", __name__)
 RUNS_SHOWN = 30
 
 
+@bp.app_template_global("signed_in_operator")
+def signed_in_operator() -> bool:
+    """Tell templates whether the signed-in user runs this Printfleet (shows the Admin link)."""
+    return bool(current_user.is_authenticated and store().is_operator(current_user.id))
+
+
 @bp.get("/admin/retention")
 @login_required
 def page() -> str:

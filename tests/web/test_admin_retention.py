@@ -29,6 +29,9 @@ def test_only_operators_see_the_retention_page(app, store, users):
     assert signed_in(app, BOB).get("/admin/retention").status_code == 404
     anonymous = app.test_client().get("/admin/retention")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    # Only operators get the Admin link in the header.
+    assert 'data-field="admin-link"' in text(signed_in(app, ALICE).get("/printers"))
+    assert 'data-field="admin-link"' not in text(signed_in(app, BOB).get("/printers"))
 
 
 def test_the_page_shows_settings_runs_and_a_preview(app, store, users, settings):
