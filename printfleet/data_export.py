@@ -10,6 +10,7 @@ Progress is recorded as it goes; the user is mailed when it is ready.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -103,7 +104,8 @@ class ExportBuilder:
             os.replace(partial, target)
         except Exception as error:  # recorded for the user; the next export still runs
             logger.exception("data export %d failed", export.id)
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # there may be no folder to hold it
+                partial.unlink(missing_ok=True)
             self.store.fail_data_export(export.id, f"{type(error).__name__}: {error}",
                                         time.time())
             return
