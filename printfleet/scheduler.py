@@ -1,4 +1,4 @@
-"""The one scheduler process: the presence watchdog, retention, live expiry and notifications.
+"""The one scheduler process: watchdog, retention, live expiry, notifications and data exports.
 
 It runs in exactly one process (never inside web workers), so a job never
 runs twice at once. APScheduler 3.x: 4.x is still pre-release.
@@ -16,6 +16,7 @@ from storage import SyncStore
 from storage.retention_classes import CLASSES
 
 from .context import Context
+from .data_export import add_export_job
 from .device_commands import fleet_publisher
 from .device_settings import deliver_settings
 from .live_expiry import LiveImageExpiry
@@ -82,6 +83,7 @@ def build_scheduler(settings: Settings, store: SyncStore) -> BlockingScheduler:
                           next_run_time=start, misfire_grace_time=3600)
     add_notification_jobs(scheduler, settings, store)
     add_location_job(scheduler, settings, store)
+    add_export_job(scheduler, settings, store)
     # Built now, connected on the first command it sends.
     publisher = fleet_publisher(Context(settings))
     scheduler.add_job(deliver_settings, "interval", seconds=SETTINGS_CHECK_S,

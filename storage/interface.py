@@ -19,6 +19,7 @@ from .actions import ActionStore
 from .api_tokens import ApiTokenStore
 from .camera import CameraStore
 from .charts import Flavour, TemperatureChart
+from .data_exports import DataExportStore
 from .devices import DeviceEditStore
 from .downtime import DowntimeInterval
 from .files import FileStore
@@ -215,6 +216,7 @@ class SyncStore(
     RetentionStore,
     LocationStore,
     RestrictionStore,
+    DataExportStore,
     Protocol,
 ):
     def start(self) -> None: ...

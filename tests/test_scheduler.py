@@ -22,7 +22,8 @@ RETENTION_JOBS = {"retention_job_pictures", "retention_telemetry", "retention_te
 def test_the_scheduler_runs_the_watchdog_and_hourly_retention_per_class(context, store):
     jobs = {job.id: job for job in scheduler.build_scheduler(context.settings, store).get_jobs()}
     assert set(jobs) == {"presence_watchdog", "notification_scan", "notification_dispatch",
-                         "printer_settings", "print_locations", *RETENTION_JOBS}
+                         "printer_settings", "print_locations", "data_exports",
+                         *RETENTION_JOBS}
     for job_id in RETENTION_JOBS:
         assert jobs[job_id].trigger.interval.total_seconds() == 3600
 

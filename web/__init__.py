@@ -21,6 +21,7 @@ from .auth import init_auth
 from .camera import bp as camera_bp
 from .context import EXTENSION_KEY, WebState
 from .csrf import init_csrf
+from .data_export import bp as data_export_bp
 from .device_files import bp as device_files_bp
 from .errors import init_errors
 from .files import MULTIPART_OVERHEAD_BYTES
@@ -100,5 +101,6 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(camera_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(admin_retention_bp)
+    app.register_blueprint(data_export_bp)
     app.register_blueprint(privacy_bp)
     return app

@@ -17,6 +17,7 @@ from ..actions import ActionQueries
 from ..api_tokens import ApiTokenQueries
 from ..camera import CameraQueries
 from ..charts import Flavour
+from ..data_exports import DataExportQueries, PostgresCatalog
 from ..derived import DerivedReads
 from ..devices import DeviceEditQueries
 from ..files import FileQueries
@@ -112,6 +113,8 @@ class PostgresSyncStore(
     RetentionQueries,
     LocationQueries,
     RestrictionQueries,
+    DataExportQueries,
+    PostgresCatalog,
     DerivedReads,
 ):
     """A connection pool shared by the threads of the web server, scheduler or a command."""

@@ -16,6 +16,7 @@ from ..actions import ActionQueries
 from ..api_tokens import ApiTokenQueries
 from ..camera import CameraQueries
 from ..charts import Flavour
+from ..data_exports import DataExportQueries, SqliteCatalog
 from ..derived import DerivedReads
 from ..devices import DeviceEditQueries
 from ..files import FileQueries
@@ -76,6 +77,8 @@ class SqliteSyncStore(
     RetentionQueries,
     LocationQueries,
     RestrictionQueries,
+    DataExportQueries,
+    SqliteCatalog,
     DerivedReads,
 ):
     """One connection per thread, so a threaded web server can share the store."""

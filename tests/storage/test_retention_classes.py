@@ -93,6 +93,11 @@ async def _prepare(stores, settings: Settings) -> CameraImages:
         sync.record_action(ActionDraft(at, user, None, "192.0.2.1", None, None, None,
                                        "printer.add", "printer", DEVICE, "added"))
         images.save(Picture(DEVICE, _seq(), at, at, "job_started", f"job-{age_days}", JPEG))
+        # A finished data export and its file under <data_dir>/exports.
+        export = sync.create_data_export(user, f"{user}/export-{age_days}.zip", at)
+        sync.finish_data_export(export.id, 3, at)
+        (settings.data_path / "exports" / str(user)).mkdir(parents=True, exist_ok=True)
+        (settings.data_path / "exports" / export.path).write_bytes(b"zip")
     # A live picture 20 s old (gone) and one just in (kept).
     images.save(Picture(DEVICE, _seq(), NOW - 20, NOW - 20, "live", None, JPEG + b"old"))
     images.save(Picture("ret-2", _seq(), NOW, NOW, "live", None, JPEG + b"new"))
@@ -124,9 +129,9 @@ async def test_preview_counts_exactly_what_the_run_then_removes(stores, settings
         assert (got.rows, got.files, got.oldest, got.newest, got.cutoff, got.error) == (
             expected.rows, expected.files, expected.oldest, expected.newest, expected.cutoff,
             None), name
-    # Every class had something to remove, the exports table aside (not there yet).
-    assert not preview["exports"].present
-    assert all(preview[item.name].rows for item in CLASSES if item.name != "exports")
+    # Every class had something to remove.
+    assert all(preview[item.name].rows for item in CLASSES)
+    assert preview["exports"].rows == preview["exports"].files > 0
     assert preview["job_pictures"].files == 5 + 1  # 2000, 400, 100, 40, 8 days, the orphan
     assert preview["camera_live"].rows == preview["camera_live"].files == 1
     assert preview["sessions"].rows == 2 * 2  # page views and sessions of 2000 and 400 days
@@ -135,7 +140,7 @@ async def test_preview_counts_exactly_what_the_run_then_removes(stores, settings
     recorded = {r.data_class: r for r in stores.sync.retention_runs()}
     assert recorded["telemetry"].rows_removed == run["telemetry"].rows
     assert recorded["job_pictures"].files_removed == 6 and not recorded["job_pictures"].preview
-    assert "exports" not in recorded
+    assert recorded["exports"].files_removed == run["exports"].files
 
 
 async def test_no_picture_older_than_seven_days_is_left_on_disk_or_in_the_database(

@@ -178,6 +178,20 @@ def _job_picture(world: World) -> str:
     return str(frame.id)
 
 
+def _export(world: World) -> str:
+    """Alice's finished data export, its ZIP under <data_dir>/exports."""
+    from printfleet.data_export import exports_root
+    from web.context import web_state
+
+    export = world.store.create_data_export(world.alice_id, f"{world.alice_id}/x.zip", 0.0)
+    world.store.finish_data_export(export.id, 3, 1.0)
+    with world.app.app_context():
+        path = exports_root(web_state().settings) / export.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"zip")
+    return str(export.id)
+
+
 # Route parameter name -> how to make Alice's thing and return its id (in this order).
 OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "entry_id": _file,
@@ -195,6 +209,7 @@ OWNED_BY_ALICE: dict[str, Callable[[World], str]] = {
     "transaction_id": _command,
     "job_id": _print_job,
     "picture_id": _job_picture,
+    "export_id": _export,
 }
 
 
