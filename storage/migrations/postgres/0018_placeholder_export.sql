@@ -1,0 +1,1 @@
+-- Placeholder for wave 3's export migration (the lead drops it on merge).
