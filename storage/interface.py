@@ -21,6 +21,7 @@ from .camera import CameraStore
 from .charts import Flavour, TemperatureChart
 from .devices import DeviceEditStore
 from .downtime import DowntimeInterval
+from .erasure import ErasureStore
 from .files import FileStore
 from .job_history import JobHistoryStore
 from .jobs import JobRecord
@@ -215,6 +216,7 @@ class SyncStore(
     RetentionStore,
     LocationStore,
     RestrictionStore,
+    ErasureStore,
     Protocol,
 ):
     def start(self) -> None: ...

@@ -19,6 +19,8 @@ from ..camera import CameraQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
 from ..devices import DeviceEditQueries
+from ..erasure import ErasureQueries
+from ..erasure_scan import POSTGRES_CATALOG
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..job_queries import JobQueries, backfill_print_jobs
@@ -49,6 +51,7 @@ from .connection import (
     server_mode,
     unavailable,
 )
+from .erasure_timescale import TimescaleErasure
 from .migrate import apply_migrations, migration_lock
 from .pairing import PairingQueries
 from .retention_chunks import TimescaleRetention
@@ -112,11 +115,14 @@ class PostgresSyncStore(
     RetentionQueries,
     LocationQueries,
     RestrictionQueries,
+    TimescaleErasure,
+    ErasureQueries,
     DerivedReads,
 ):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 
     _camera_time_column = True
+    _catalog_sql = POSTGRES_CATALOG
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,
                  timescaledb: str = "auto", policy: TimescalePolicy | None = None) -> None:

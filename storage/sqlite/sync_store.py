@@ -18,6 +18,7 @@ from ..camera import CameraQueries
 from ..charts import Flavour
 from ..derived import DerivedReads
 from ..devices import DeviceEditQueries
+from ..erasure import ErasureQueries
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..job_queries import JobQueries
@@ -76,6 +77,7 @@ class SqliteSyncStore(
     RetentionQueries,
     LocationQueries,
     RestrictionQueries,
+    ErasureQueries,
     DerivedReads,
 ):
     """One connection per thread, so a threaded web server can share the store."""
