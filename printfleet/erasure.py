@@ -13,7 +13,7 @@ import hmac
 import logging
 import secrets
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from storage import SyncStore
@@ -94,6 +94,7 @@ def erase_account(store: SyncStore, settings: Settings, provisioner: DeviceProvi
         provisioner.sync_broker()
     receipt = build_receipt(target, now)
     result = store.erase_user(target, receipt)
+    receipt = replace(receipt, pseudonym_user_id=result.pseudonym_user_id)
     provisioner.sync_broker()
     removed = _remove_files(settings, target, result)
     logger.info("erased user %d (%d rows, %d files, %d printers revoked); pseudonym %s",

@@ -268,6 +268,10 @@ class ErasureQueries(ErasureScanQueries):
             "WHERE target_type = 'user' AND target_id = ?", (str(pid), str(uid)))
         self._count(result, "actions", changed)
         kept += max(changed, 0)
+        # An accepted invitation is the organisation's record of who joined.
+        _, changed = tx.run("UPDATE org_invitations SET email = ? WHERE lower(email) = lower(?)",
+                            (pseudonym, target.email))
+        self._count(result, "org_invitations", changed)
         for needle in {target.email, target.email.lower()}:
             _, changed = tx.run("UPDATE actions SET summary = REPLACE(summary, ?, ?) "
                                 "WHERE summary LIKE ?", (needle, pseudonym, f"%{needle}%"))
