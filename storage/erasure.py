@@ -66,6 +66,12 @@ USER_ID_COLUMNS: tuple[tuple[str, str], ...] = (
     ("print_jobs", "started_by_user_id"), ("data_exports", "user_id"),
 )
 
+# Columns that look like user ids but are the receipt's own: the erased id is
+# kept (as a bare number, with nothing else about the user) so the account can
+# be checked by id after the erasure.
+RECEIPT_COLUMNS = frozenset({("erasure_receipts", "erased_user_id"),
+                             ("erasure_receipts", "pseudonym_user_id")})
+
 # Tables keyed by device id that go with the user's printers, children first.
 DEVICE_TABLES = ("device_state", "telemetry", "telemetry_1m", "telemetry_1h", "job_events",
                  "presence_events", "heartbeats", "downtime_reports", "device_facts",
