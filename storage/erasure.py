@@ -258,12 +258,12 @@ class ErasureQueries(ErasureScanQueries):
         rows, _ = tx.run("INSERT INTO users (email, password_hash, first_name, last_name, "
                          "created_at) VALUES (?, ?, '', '', ?) RETURNING id",
                          (pseudonym, PSEUDONYM_PASSWORD, now))
+        # Kept even when nothing names it: a tombstone above the erased id, so
+        # SQLite (which reuses the highest rowid) never gives that id to someone new.
         pid = int(rows[0][0])
-        kept = 0
         for table, column in PSEUDONYMISED:
             _, changed = tx.run(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (pid, uid))
             self._count(result, table, changed)
-            kept += max(changed, 0)
         # Organisation actions keep what was done, not where from.
         tx.run("UPDATE actions SET ip = '', country = NULL, region = NULL, city = NULL "
                "WHERE user_id = ?", (pid,))
@@ -273,7 +273,6 @@ class ErasureQueries(ErasureScanQueries):
             "UPDATE actions SET target_id = ?, undo_json = NULL "
             "WHERE target_type = 'user' AND target_id = ?", (str(pid), str(uid)))
         self._count(result, "actions", changed)
-        kept += max(changed, 0)
         # An accepted invitation is the organisation's record of who joined.
         _, changed = tx.run("UPDATE org_invitations SET email = ? WHERE lower(email) = lower(?)",
                             (pseudonym, target.email))
@@ -282,10 +281,7 @@ class ErasureQueries(ErasureScanQueries):
             _, changed = tx.run("UPDATE actions SET summary = REPLACE(summary, ?, ?) "
                                 "WHERE summary LIKE ?", (needle, pseudonym, f"%{needle}%"))
             self._count(result, "actions", changed)
-        if kept:
-            result.pseudonym_user_id = pid
-        else:
-            tx.run("DELETE FROM users WHERE id = ?", (pid,))
+        result.pseudonym_user_id = pid
 
     def _erase_exports(self, tx: SqlRunner, target: ErasureTarget,
                        result: ErasureResult) -> None:

@@ -155,3 +155,15 @@ async def test_the_last_owner_of_an_organisation_cannot_be_erased(stores, settin
     assert stores.sync.set_member_role(org_id, alice.user_id, "owner")
     erase_account(stores.sync, settings, provisioner, bob.user_id, 1e9)
     assert verify_erasure(stores.sync, settings, bob.email).total == 0
+
+
+async def test_an_erased_id_is_never_given_to_someone_new(stores, settings):
+    provisioner = DeviceProvisioner(stores.sync, BrokerPaths.in_data_dir(settings.data_path),
+                                    "fleet", "fleet-password")
+    stores.sync.create_user("first@example.org", "hash")
+    last = stores.sync.create_user("last@example.org", "hash")  # the highest id, no history
+    outcome = erase_account(stores.sync, settings, provisioner, last, 1e9)
+    newcomer = stores.sync.create_user("new@example.org", "hash")
+    assert newcomer not in (last, outcome.receipt.pseudonym_user_id)
+    assert verify_erasure(stores.sync, settings, str(last)).total == 0
+    assert verify_erasure(stores.sync, settings, "last@example.org").total == 0

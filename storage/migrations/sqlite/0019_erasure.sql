@@ -4,7 +4,7 @@
 -- only as HMACs keyed by a key derived from the email and `salt`, so they
 -- can be checked by someone who knows the email and read by nobody.
 -- pseudonym: what organisation-owned records now name instead of the user;
--- pseudonym_user_id: the users row carrying it (NULL: nothing kept it).
+-- pseudonym_user_id: the users row carrying it (no email, name or password).
 CREATE TABLE erasure_receipts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     erased_user_id INTEGER NOT NULL,
