@@ -16,7 +16,7 @@ from pathlib import Path
 from printfleet_protocol.settings import SettingsError, check_config_report
 from storage import BackendUnavailable
 
-from . import commands, retention_cli
+from . import commands, privacy_cli, retention_cli
 from .context import Context
 from .settings import Settings, load
 
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(Context(settings), args)
     except (commands.CommandError, retention_cli.RetentionCommandError,
+            privacy_cli.PrivacyCommandError,
             BackendUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -247,6 +248,7 @@ def _parser() -> argparse.ArgumentParser:
                                   "if any check failed)")
 
     _retention_commands(sub, common)
+    _privacy_commands(sub, common)
 
     user = command("user-add", commands.user_add, "create a user account")
     user.add_argument("email")
@@ -290,6 +292,24 @@ def _retention_commands(sub: argparse._SubParsersAction,
         action.add_argument("--class", dest="data_class", action="append", metavar="NAME",
                             help="only this class (repeatable; default every class)")
         action.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _privacy_commands(sub: argparse._SubParsersAction,
+                      common: argparse.ArgumentParser) -> None:
+    privacy = sub.add_parser("privacy", help="check what is held about a user",
+                             description="Data-rights tools for operators.")
+    actions = privacy.add_subparsers(title="actions", metavar="ACTION")
+    text = ("scan every table's text and user-id columns and the files, camera and exports "
+            "directories for a user's identifiers (id, email, names, their printers' device "
+            "ids, their sessions' IPs); report per table with counts; exit 1 if any is found "
+            "(zero after an erasure)")
+    verify = actions.add_parser("verify-erasure", parents=[common], help=text, description=text)
+    verify.set_defaults(handler=privacy_cli.verify)
+    verify.add_argument("user", metavar="USER",
+                        help="an email or a user id; an erased account is found by its "
+                             "erasure receipt (give the email to check names, device ids "
+                             "and IPs too)")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def install_stop_signals() -> threading.Event:

@@ -22,6 +22,7 @@ from .charts import Flavour, TemperatureChart
 from .data_exports import DataExportStore
 from .devices import DeviceEditStore
 from .downtime import DowntimeInterval
+from .erasure import ErasureStore
 from .files import FileStore
 from .job_history import JobHistoryStore
 from .jobs import JobRecord
@@ -217,6 +218,7 @@ class SyncStore(
     LocationStore,
     RestrictionStore,
     DataExportStore,
+    ErasureStore,
     Protocol,
 ):
     def start(self) -> None: ...

@@ -122,6 +122,8 @@ RULES: tuple[TableRule, ...] = (
 
 # Tables with no rows about any one person, and why.
 NOT_PERSONAL: dict[str, str] = {
+    "erasure_receipts": "receipts of accounts already erased: an erased id and keyed hashes "
+                        "that only someone who knows the email can check; no live user's data",
     "notification_scans": "the notification scanner's bookmark: a name and a time, no person",
     "retention_runs": "server-wide retention runs (triggered by the schedule or an operator's "
                       "command); they name no user",

@@ -12,6 +12,7 @@ from printfleet.settings import Settings
 from storage import SyncStore, open_sync_store
 
 from .account import bp as account_bp
+from .account_delete import bp as account_delete_bp
 from .actions import bp as actions_bp
 from .activity import init_activity
 from .admin_retention import bp as admin_retention_bp
@@ -103,4 +104,5 @@ def create_app(settings: Settings, store: SyncStore | None = None) -> Flask:
     app.register_blueprint(admin_retention_bp)
     app.register_blueprint(data_export_bp)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(account_delete_bp)
     return app

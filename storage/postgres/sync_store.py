@@ -20,6 +20,8 @@ from ..charts import Flavour
 from ..data_exports import DataExportQueries, PostgresCatalog
 from ..derived import DerivedReads
 from ..devices import DeviceEditQueries
+from ..erasure import ErasureQueries
+from ..erasure_scan import POSTGRES_CATALOG
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..job_queries import JobQueries, backfill_print_jobs
@@ -50,6 +52,7 @@ from .connection import (
     server_mode,
     unavailable,
 )
+from .erasure_timescale import TimescaleErasure
 from .migrate import apply_migrations, migration_lock
 from .pairing import PairingQueries
 from .retention_chunks import TimescaleRetention
@@ -115,11 +118,14 @@ class PostgresSyncStore(
     RestrictionQueries,
     DataExportQueries,
     PostgresCatalog,
+    TimescaleErasure,
+    ErasureQueries,
     DerivedReads,
 ):
     """A connection pool shared by the threads of the web server, scheduler or a command."""
 
     _camera_time_column = True
+    _catalog_sql = POSTGRES_CATALOG
 
     def __init__(self, dsn: str, pool_min: int = 1, pool_max: int = 10,
                  timescaledb: str = "auto", policy: TimescalePolicy | None = None) -> None:

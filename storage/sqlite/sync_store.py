@@ -19,6 +19,7 @@ from ..charts import Flavour
 from ..data_exports import DataExportQueries, SqliteCatalog
 from ..derived import DerivedReads
 from ..devices import DeviceEditQueries
+from ..erasure import ErasureQueries
 from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..job_queries import JobQueries
@@ -79,6 +80,7 @@ class SqliteSyncStore(
     RestrictionQueries,
     DataExportQueries,
     SqliteCatalog,
+    ErasureQueries,
     DerivedReads,
 ):
     """One connection per thread, so a threaded web server can share the store."""
