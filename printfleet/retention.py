@@ -92,11 +92,13 @@ class Retention:
 
     def preview(self, now: float, names: list[str] | None = None) -> list[Outcome]:
         """Count what a run now would remove, per class; nothing is removed or recorded."""
+        self._materialize_rollups(now)
         return [self._preview(item, now) for item in _selected(names)]
 
     def run(self, now: float, names: list[str] | None = None, triggered_by: str = "schedule",
             record: bool = True) -> list[Outcome]:
         """Remove what each class no longer keeps; record each class's run."""
+        self._materialize_rollups(now)
         outcomes = []
         for item in _selected(names):
             outcome = self.run_class(item, now)
@@ -117,6 +119,12 @@ class Retention:
             outcome.data_class, preview, triggered_by, outcome.cutoff, started_at,
             started_at + outcome.seconds, outcome.seconds, outcome.rows, outcome.files,
             outcome.oldest, outcome.newest, outcome.error))
+
+    def _materialize_rollups(self, now: float) -> None:
+        # What the raw-telemetry class's run materializes before dropping, done
+        # up front by previews and runs alike, so that both count the same rollups.
+        telemetry = next(item for item in CLASSES if item.name == "telemetry")
+        self.store.materialize_rollups(self.cutoff(telemetry, now))
 
     def run_class(self, item: DataClass, now: float) -> Outcome:
         """Remove one class's expired rows and files; errors are reported, never raised."""

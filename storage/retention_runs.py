@@ -61,6 +61,14 @@ class RetentionStore(Protocol):
 
     def has_table(self, table: str) -> bool: ...
 
+    def materialize_rollups(self, until: float) -> None:
+        """Bring continuous aggregates up to date before `until` (TimescaleDB; else nothing).
+
+        A run does this before dropping raw chunks, so a preview does it too:
+        both then count the same rollup rows.
+        """
+        ...
+
     def measure_expired(self, sweep: Sweep, cutoff: float, devices: list[str]) -> Expired:
         """Count a sweep's rows older than the cutoff, as a run now would remove them."""
         ...
@@ -108,6 +116,9 @@ class RetentionQueries(SharedQueries):
 
     def retention_devices(self) -> list[str]:
         return sorted(row[0] for row in self._run(_DEVICES))
+
+    def materialize_rollups(self, until: float) -> None:
+        return None  # rollup tables are folded at ingest: nothing waits to be materialized
 
     def has_table(self, table: str) -> bool:
         return bool(self._run("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",

@@ -49,14 +49,22 @@ class TimescaleRetention:
                     total = total.plus(Expired(int(row[0]), _float(row[1]), _float(row[2])))
         return total
 
-    def _drop_expired_chunks(self, sweep: Sweep, cutoff: float) -> int:
+    def materialize_rollups(self, until: float) -> None:
+        if self._mode is None or not self._mode.timescale:
+            return
+        # Only invalidated ranges are recomputed, so buckets whose raw chunks
+        # are already gone stay as they are.
         with self._connection() as connection:
-            if sweep.table == "telemetry":
-                # Materialize what is about to go first: rows that arrived
-                # late, outside the refresh policy's window, must reach the rollups.
-                for view in AGGREGATES:
-                    connection.execute("CALL refresh_continuous_aggregate(%s, NULL, "
-                                       "to_timestamp(%s))", (view, cutoff))
+            for view in AGGREGATES:
+                connection.execute("CALL refresh_continuous_aggregate(%s, NULL, "
+                                   "to_timestamp(%s))", (view, until))
+
+    def _drop_expired_chunks(self, sweep: Sweep, cutoff: float) -> int:
+        if sweep.table == "telemetry":
+            # Materialize what is about to go first: rows that arrived
+            # late, outside the refresh policy's window, must reach the rollups.
+            self.materialize_rollups(cutoff)
+        with self._connection() as connection:
             rows = 0
             for chunk in _old_chunks(connection, sweep.table, cutoff):
                 counted = connection.execute(f"SELECT count(*) FROM {chunk}").fetchone()
