@@ -15,25 +15,21 @@
 from __future__ import annotations
 
 import math
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from printfleet.context import Context
-from printfleet.settings import Settings, with_changes
-from storage import BackendUnavailable, SyncStore
+from printfleet.settings import Settings
+from storage import SyncStore
 
 from .direct import DirectConnection, PostgresDirect, SqliteDirect
 from .history import History, device_id
 from .loading import load
-from .postgres_db import BENCH_DSN_VARIABLE, environment_variable, fresh_database
-from .processes import BenchError
 from .query_report import QueryMeasurements, build_query_report
 from .query_timing import QueryBench, check_consistency
+from .scratch_store import scratch_store
 
 Say = Callable[[str], None]
 
@@ -56,7 +52,7 @@ def run(settings: Settings, options: QueryBenchOptions, say: Say) -> dict[str, A
     history = History(options.printers, options.days, options.interval_s,
                       end=math.floor(time.time() / 3600) * 3600)
     raw_repeats = max(MIN_RAW_REPEATS, options.repeats // RAW_SCAN_SHARE)
-    with _fresh_store(settings, options) as (store, direct):
+    with fresh_store(settings, options) as (store, direct):
         say(f"bench: {options.backend} store in {store.chart_flavour} mode")
         report = load(store, direct, history, say)
         bench = QueryBench(store, direct, history)
@@ -74,28 +70,16 @@ def run(settings: Settings, options: QueryBenchOptions, say: Say) -> dict[str, A
 
 
 @contextmanager
-def _fresh_store(settings: Settings, options: QueryBenchOptions
-                 ) -> Iterator[tuple[SyncStore, DirectConnection]]:
-    with ExitStack() as cleanup:
-        scratch = Path(cleanup.enter_context(tempfile.TemporaryDirectory(
-            prefix="printfleet-bench-")))
-        changes: dict[str, object] = {"backend": options.backend, "sqlite_path": ""}
-        dsn = None
-        if options.backend == "postgres":
-            dsn = cleanup.enter_context(fresh_database(settings, options.dsn))
-            cleanup.enter_context(environment_variable(BENCH_DSN_VARIABLE, dsn))
-            changes["postgres_dsn_env"] = BENCH_DSN_VARIABLE
-        bench_settings = with_changes(settings, top={"data_dir": str(scratch / "data")},
-                                      storage=changes)
+def fresh_store(settings: Settings, options: QueryBenchOptions
+                ) -> Iterator[tuple[SyncStore, DirectConnection]]:
+    """A scratch store and a direct connection to the same database."""
+    with scratch_store(settings, options.backend, options.dsn) as scratch:
+        direct: DirectConnection = (PostgresDirect(scratch.dsn) if scratch.dsn is not None
+                                    else SqliteDirect(scratch.settings.sqlite_file))
         try:
-            store = Context(bench_settings).open_store(migrate=True)
-        except (BackendUnavailable, ImportError) as error:
-            raise BenchError(f"the {options.backend} store is not available: {error}") from error
-        cleanup.callback(store.stop)
-        direct: DirectConnection = (PostgresDirect(dsn) if dsn is not None
-                                    else SqliteDirect(bench_settings.sqlite_file))
-        cleanup.callback(direct.close)
-        yield store, direct
+            yield scratch.store, direct
+        finally:
+            direct.close()
 
 
 def _fleet_overview_sql(backend: str) -> str:

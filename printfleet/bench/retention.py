@@ -26,7 +26,7 @@ from storage.retention_classes import DAY_S, data_class
 from .direct import DirectConnection
 from .history import History, device_id, insert_device_history
 from .processes import BenchError
-from .queries import QueryBenchOptions, _fresh_store
+from .queries import QueryBenchOptions, fresh_store
 
 Say = Callable[[str], None]
 
@@ -48,7 +48,7 @@ def run(settings: Settings, options: RetentionBenchOptions, say: Say) -> dict[st
     keep_days = settings.retention.telemetry_days
     end = math.floor(time.time() / 3600) * 3600 - (keep_days + MARGIN_DAYS) * DAY_S
     history = History(options.printers, 1, options.interval_s, end=end)
-    with _fresh_store(settings, QueryBenchOptions(options.backend, dsn=options.dsn)) as (
+    with fresh_store(settings, QueryBenchOptions(options.backend, dsn=options.dsn)) as (
             store, direct):
         mode = store.chart_flavour
         say(f"bench: {options.backend} store in {mode} mode")

@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import math
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from printfleet.context import Context
-from printfleet.settings import Settings, with_changes
-from storage import BackendUnavailable, SyncStore
+from printfleet.settings import Settings
+from storage import SyncStore
 
-from .postgres_db import BENCH_DSN_VARIABLE, environment_variable, fresh_database
-from .processes import BenchError
+from .scratch_store import scratch_store
 from .web_fleet import Fleet
 from .web_loading import BulkWriter, load
 from .web_timing import page_reads, signed_in_client, summary, time_reads
@@ -87,25 +83,11 @@ def _target(figures: dict[str, Any]) -> dict[str, Any]:
 @contextmanager
 def _fresh_store(settings: Settings, options: WebBenchOptions
                  ) -> Iterator[tuple[SyncStore, Settings, BulkWriter]]:
-    with ExitStack() as cleanup:
-        scratch = Path(cleanup.enter_context(tempfile.TemporaryDirectory(
-            prefix="printfleet-bench-")))
-        # Plain rollup tables on PostgreSQL too: the loader writes them directly.
-        changes: dict[str, object] = {"backend": options.backend, "sqlite_path": "",
-                                      "timescaledb": "off"}
-        dsn = None
-        if options.backend == "postgres":
-            dsn = cleanup.enter_context(fresh_database(settings, options.dsn))
-            cleanup.enter_context(environment_variable(BENCH_DSN_VARIABLE, dsn))
-            changes["postgres_dsn_env"] = BENCH_DSN_VARIABLE
-        bench_settings = with_changes(settings, top={"data_dir": str(scratch / "data")},
-                                      storage=changes)
+    # Plain rollup tables on PostgreSQL too: the loader writes them directly.
+    with scratch_store(settings, options.backend, options.dsn, timescaledb="off") as scratch:
+        writer = (BulkWriter(dsn=scratch.dsn) if scratch.dsn is not None
+                  else BulkWriter(sqlite_path=scratch.settings.sqlite_file))
         try:
-            store = Context(bench_settings).open_store(migrate=True)
-        except (BackendUnavailable, ImportError) as error:
-            raise BenchError(f"the {options.backend} store is not available: {error}") from error
-        cleanup.callback(store.stop)
-        writer = (BulkWriter(dsn=dsn) if dsn is not None
-                  else BulkWriter(sqlite_path=bench_settings.sqlite_file))
-        cleanup.callback(writer.close)
-        yield store, bench_settings, writer
+            yield scratch.store, scratch.settings, writer
+        finally:
+            writer.close()
