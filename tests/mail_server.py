@@ -8,8 +8,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
+
+from printfleet.settings import Settings, load
 
 from .support import free_port, wait_until
 
@@ -51,3 +54,15 @@ def smtp_server() -> Iterator[MailSink]:
         yield sink
     finally:
         controller.stop()
+
+
+LINK_BASE_URL = "https://print.example.com"
+
+
+def web_settings_sending_to(sink: MailSink, data_dir: Path, **more: str) -> Settings:
+    """Web settings whose mail goes to this test SMTP server, links under LINK_BASE_URL."""
+    return load(None, environ={
+        "PRINTFLEET_DATA_DIR": str(data_dir), "PRINTFLEET_WEB__PORT": "0",
+        "PRINTFLEET_MAIL__HOST": "127.0.0.1", "PRINTFLEET_MAIL__PORT": str(sink.port),
+        "PRINTFLEET_MAIL__SECURITY": "none", "PRINTFLEET_MAIL__FROM_ADDRESS": "fleet@example.com",
+        "PRINTFLEET_MAIL__LINK_BASE_URL": LINK_BASE_URL, **more})

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 
 from printfleet.data_export import ExportBuilder
-from printfleet.settings import Settings, load
-from tests.mail_server import MailSink, smtp_server
+from printfleet.settings import Settings
+from tests.mail_server import MailSink, smtp_server, web_settings_sending_to
 
 from .conftest import ALICE, BOB, csrf_from
 from .flask_client import form_post, sign_in, text
@@ -30,11 +30,7 @@ def smtp() -> Iterator[MailSink]:
 
 @pytest.fixture
 def settings(tmp_path: Path, smtp: MailSink) -> Settings:
-    return load(None, environ={
-        "PRINTFLEET_DATA_DIR": str(tmp_path), "PRINTFLEET_WEB__PORT": "0",
-        "PRINTFLEET_MAIL__HOST": "127.0.0.1", "PRINTFLEET_MAIL__PORT": str(smtp.port),
-        "PRINTFLEET_MAIL__SECURITY": "none", "PRINTFLEET_MAIL__FROM_ADDRESS": "fleet@example.com",
-        "PRINTFLEET_MAIL__LINK_BASE_URL": "https://print.example.com"})
+    return web_settings_sending_to(smtp, tmp_path)
 
 
 def _client(app: Flask, who=ALICE):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from printfleet.settings import Settings, load, with_changes
+from printfleet.settings import Settings, with_changes
 from storage.sqlite import SqliteSyncStore
-from tests.mail_server import MailSink, smtp_server
+from tests.mail_server import MailSink, smtp_server, web_settings_sending_to
 from tests.support import free_port, wait_until
 from web.context import WebState
 
@@ -33,12 +33,7 @@ def smtp() -> Iterator[MailSink]:
 
 @pytest.fixture
 def settings(tmp_path: Path, smtp: MailSink) -> Settings:
-    return load(None, environ={
-        "PRINTFLEET_DATA_DIR": str(tmp_path), "PRINTFLEET_WEB__PORT": "0",
-        "PRINTFLEET_MAIL__HOST": "127.0.0.1", "PRINTFLEET_MAIL__PORT": str(smtp.port),
-        "PRINTFLEET_MAIL__SECURITY": "none", "PRINTFLEET_MAIL__FROM_ADDRESS": "fleet@example.com",
-        "PRINTFLEET_MAIL__LINK_BASE_URL": "https://print.example.com",
-    })
+    return web_settings_sending_to(smtp, tmp_path)
 
 
 def test_the_invited_address_gets_the_link_by_mail_and_it_lets_them_join(

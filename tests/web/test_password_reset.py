@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from printfleet.settings import Settings, load
+from printfleet.settings import Settings
 from storage.sqlite import SqliteSyncStore
-from tests.mail_server import MailSink, smtp_server
+from tests.mail_server import MailSink, smtp_server, web_settings_sending_to
 from web.sessions import hash_token
 
 from .conftest import ALICE, BOB
@@ -34,14 +34,9 @@ def smtp() -> Iterator[MailSink]:
 
 @pytest.fixture
 def settings(tmp_path: Path, smtp: MailSink) -> Settings:
-    return load(None, environ={
-        "PRINTFLEET_DATA_DIR": str(tmp_path), "PRINTFLEET_WEB__PORT": "0",
-        "PRINTFLEET_MAIL__HOST": "127.0.0.1", "PRINTFLEET_MAIL__PORT": str(smtp.port),
-        "PRINTFLEET_MAIL__SECURITY": "none", "PRINTFLEET_MAIL__FROM_ADDRESS": "fleet@example.com",
-        "PRINTFLEET_MAIL__LINK_BASE_URL": "https://print.example.com",
-        "PRINTFLEET_PASSWORD_RESET__MAX_PER_EMAIL_PER_HOUR": "3",
-        "PRINTFLEET_PASSWORD_RESET__MAX_PER_IP_PER_HOUR": "5",
-    })
+    return web_settings_sending_to(smtp, tmp_path,
+                                   PRINTFLEET_PASSWORD_RESET__MAX_PER_EMAIL_PER_HOUR="3",
+                                   PRINTFLEET_PASSWORD_RESET__MAX_PER_IP_PER_HOUR="5")
 
 
 def ask_for_link(client, email: str, ip: str = "127.0.0.1"):
