@@ -13,30 +13,17 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..actions import ActionQueries
-from ..api_tokens import ApiTokenQueries
-from ..camera import CameraQueries
 from ..charts import Flavour
-from ..data_exports import DataExportQueries, PostgresCatalog
+from ..data_exports import PostgresCatalog
 from ..derived import DerivedReads
-from ..devices import DeviceEditQueries
-from ..erasure import ErasureQueries
 from ..erasure_scan import POSTGRES_CATALOG
-from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
-from ..job_queries import JobQueries, backfill_print_jobs
-from ..locations import LocationQueries
-from ..notification_outbox import NotificationOutboxQueries
-from ..notifications import NotificationSettingsQueries
-from ..org_actions import OrgActionQueries
-from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
-from ..password_resets import PasswordResetQueries
-from ..printer_page import PrinterPageQueries
-from ..restriction import RestrictionQueries
+from ..job_queries import backfill_print_jobs
+from ..orgs import PRINTER_ROLE, printer_scope
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
-from ..retention_runs import RetentionQueries
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner, UniqueViolation
+from ..shared_store import SharedStoreQueries
 from .commands import CommandQueries
 from .connection import (
     CONNECT_TIMEOUT_S,
@@ -100,26 +87,10 @@ class PostgresSyncStore(
     PairingQueries,
     CommandQueries,
     WebSessionQueries,
-    FileQueries,
-    ApiTokenQueries,
-    DeviceEditQueries,
-    NotificationSettingsQueries,
-    NotificationOutboxQueries,
-    PasswordResetQueries,
-    ActionQueries,
-    OrgQueries,
-    OrgActionQueries,
-    PrinterPageQueries,
-    CameraQueries,
-    JobQueries,
     TimescaleRetention,
-    RetentionQueries,
-    LocationQueries,
-    RestrictionQueries,
-    DataExportQueries,
     PostgresCatalog,
     TimescaleErasure,
-    ErasureQueries,
+    SharedStoreQueries,
     DerivedReads,
 ):
     """A connection pool shared by the threads of the web server, scheduler or a command."""

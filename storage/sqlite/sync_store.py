@@ -12,30 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..actions import ActionQueries
-from ..api_tokens import ApiTokenQueries
-from ..camera import CameraQueries
 from ..charts import Flavour
-from ..data_exports import DataExportQueries, SqliteCatalog
+from ..data_exports import SqliteCatalog
 from ..derived import DerivedReads
-from ..devices import DeviceEditQueries
-from ..erasure import ErasureQueries
-from ..files import FileQueries
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
-from ..job_queries import JobQueries
-from ..locations import LocationQueries
 from ..migrations import migrations_for
-from ..notification_outbox import NotificationOutboxQueries
-from ..notifications import NotificationSettingsQueries
-from ..org_actions import OrgActionQueries
-from ..orgs import PRINTER_ROLE, OrgQueries, printer_scope
-from ..password_resets import PasswordResetQueries
-from ..printer_page import PrinterPageQueries
-from ..restriction import RestrictionQueries
+from ..orgs import PRINTER_ROLE, printer_scope
 from ..retention import DEVICES_WITH_DATA, RetentionPolicy, delete_expired
-from ..retention_runs import RetentionQueries
 from ..rollups import rebuild_statements, rebuild_window
 from ..shared_sql import SqlRunner, UniqueViolation
+from ..shared_store import SharedStoreQueries
 from .commands import CommandQueries
 from .connection import connect
 from .pairing import PairingQueries
@@ -63,24 +49,8 @@ class SqliteSyncStore(
     PairingQueries,
     CommandQueries,
     WebSessionQueries,
-    FileQueries,
-    ApiTokenQueries,
-    DeviceEditQueries,
-    NotificationSettingsQueries,
-    NotificationOutboxQueries,
-    PasswordResetQueries,
-    ActionQueries,
-    OrgQueries,
-    OrgActionQueries,
-    PrinterPageQueries,
-    CameraQueries,
-    JobQueries,
-    RetentionQueries,
-    LocationQueries,
-    RestrictionQueries,
-    DataExportQueries,
     SqliteCatalog,
-    ErasureQueries,
+    SharedStoreQueries,
     DerivedReads,
 ):
     """One connection per thread, so a threaded web server can share the store."""
