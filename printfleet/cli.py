@@ -159,15 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     queries = bench_sub.add_parser("queries", parents=[common], help=queries_help,
                                    description=queries_help)
     queries.set_defaults(handler=commands.bench_queries)
-    queries.add_argument("--backend", choices=["sqlite", "postgres"],
-                         help="store to measure (default: storage.backend of the settings). "
-                              "postgres creates and drops a fresh database on the server given "
-                              "by --dsn or the variable storage.postgres_dsn_env names "
-                              "(default DATABASE_URL); a server with TimescaleDB runs in "
-                              "TimescaleDB mode")
-    queries.add_argument("--dsn", metavar="URL",
-                         help="PostgreSQL server to create the scratch database on, as a user "
-                              "who may CREATE DATABASE (default: from the environment)")
+    _add_scratch_store_arguments(queries, "; a server with TimescaleDB runs in TimescaleDB mode")
     queries.add_argument("--printers", type=int, default=100, metavar="N",
                          help="printers in the history (default 100)")
     queries.add_argument("--days", type=int, default=30, metavar="D",
@@ -187,14 +179,7 @@ def _parser() -> argparse.ArgumentParser:
                 "next to the same reads on the store, against p95 <= 300 ms a page")
     web = bench_sub.add_parser("web", parents=[common], help=web_help, description=web_help)
     web.set_defaults(handler=commands.bench_web)
-    web.add_argument("--backend", choices=["sqlite", "postgres"],
-                     help="store to measure (default: storage.backend of the settings). "
-                          "postgres creates and drops a fresh database on the server given by "
-                          "--dsn or the variable storage.postgres_dsn_env names "
-                          "(default DATABASE_URL), with plain rollup tables")
-    web.add_argument("--dsn", metavar="URL",
-                     help="PostgreSQL server to create the scratch database on, as a user who "
-                          "may CREATE DATABASE (default: from the environment)")
+    _add_scratch_store_arguments(web, ", with plain rollup tables")
     web.add_argument("--printers", type=int, default=1000, metavar="N",
                      help="printers, all owned by the bench user (default 1000)")
     web.add_argument("--days", type=int, default=30, metavar="D",
@@ -210,15 +195,8 @@ def _parser() -> argparse.ArgumentParser:
     retention = bench_sub.add_parser("retention", parents=[common], help=retention_help,
                                      description=retention_help)
     retention.set_defaults(handler=commands.bench_retention)
-    retention.add_argument("--backend", choices=["sqlite", "postgres"],
-                           help="store to measure (default: storage.backend of the settings). "
-                                "postgres creates and drops a fresh database on the server "
-                                "given by --dsn or the variable storage.postgres_dsn_env names "
-                                "(default DATABASE_URL); a server with TimescaleDB runs in "
-                                "TimescaleDB mode")
-    retention.add_argument("--dsn", metavar="URL",
-                           help="PostgreSQL server to create the scratch database on, as a "
-                                "user who may CREATE DATABASE (default: from the environment)")
+    _add_scratch_store_arguments(retention,
+                                 "; a server with TimescaleDB runs in TimescaleDB mode")
     retention.add_argument("--printers", type=int, default=100, metavar="N",
                            help="printers (default 100)")
     retention.add_argument("--interval-s", type=int, default=10, metavar="S",
@@ -333,3 +311,15 @@ def prompt_password() -> str:
     if first != getpass.getpass("Again: "):
         raise commands.CommandError("the passwords do not match")
     return first
+
+
+def _add_scratch_store_arguments(parser: argparse.ArgumentParser, mode_note: str) -> None:
+    """--backend and --dsn of a bench that fills a fresh store (printfleet/bench/scratch_store.py)."""
+    parser.add_argument("--backend", choices=["sqlite", "postgres"],
+                        help="store to measure (default: storage.backend of the settings). "
+                             "postgres creates and drops a fresh database on the server given "
+                             "by --dsn or the variable storage.postgres_dsn_env names "
+                             f"(default DATABASE_URL){mode_note}")
+    parser.add_argument("--dsn", metavar="URL",
+                        help="PostgreSQL server to create the scratch database on, as a user "
+                             "who may CREATE DATABASE (default: from the environment)")
