@@ -171,11 +171,9 @@ class Retention:
         expired = Expired()
         paths: list[str] = []
         for sweep in item.sweeps:
-            # Measured first, under the same condition, for the run's oldest/newest.
-            measured = self.store.measure_expired(sweep, cutoff, devices)
             removed, found = self.store.delete_expired(sweep, cutoff, devices,
                                                        self.settings.retention.batch_rows)
-            expired = expired.plus(Expired(removed, measured.oldest, measured.newest))
+            expired = expired.plus(removed)
             paths += found
         files = 0
         if root is not None:

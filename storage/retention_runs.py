@@ -82,8 +82,8 @@ class RetentionStore(Protocol):
         ...
 
     def delete_expired(self, sweep: Sweep, cutoff: float, devices: list[str],
-                       batch_rows: int) -> tuple[int, list[str]]:
-        """Remove a sweep's rows older than the cutoff; return the count and their files."""
+                       batch_rows: int) -> tuple[Expired, list[str]]:
+        """Remove a sweep's rows older than the cutoff: what went (as measured) and their files."""
         ...
 
     def record_retention_run(self, run: RetentionRun) -> int: ...
@@ -111,7 +111,7 @@ class RetentionQueries(SharedQueries):
     def _chunks_expired(self, sweep: Sweep, cutoff: float) -> Expired:
         raise NotImplementedError
 
-    def _drop_expired_chunks(self, sweep: Sweep, cutoff: float) -> int:
+    def _drop_expired_chunks(self, sweep: Sweep, cutoff: float) -> Expired:
         raise NotImplementedError
 
     def retention_devices(self) -> list[str]:
@@ -150,9 +150,16 @@ class RetentionQueries(SharedQueries):
         return {row[0] for row in self._run(f"SELECT {sweep.file_column} FROM {sweep.table}")}
 
     def delete_expired(self, sweep: Sweep, cutoff: float, devices: list[str],
-                       batch_rows: int) -> tuple[int, list[str]]:
+                       batch_rows: int) -> tuple[Expired, list[str]]:
         if self._drops_chunks(sweep):
             return self._drop_expired_chunks(sweep, cutoff), []
+        # Measured first, under the same condition, for the oldest and newest.
+        measured = self.measure_expired(sweep, cutoff, devices)
+        removed, paths = self._delete_rows(sweep, cutoff, devices, batch_rows)
+        return Expired(removed, measured.oldest, measured.newest), paths
+
+    def _delete_rows(self, sweep: Sweep, cutoff: float, devices: list[str],
+                     batch_rows: int) -> tuple[int, list[str]]:
         returning = f" RETURNING {sweep.file_column}" if sweep.file_column else ""
         key, table = sweep.key, sweep.table
         if sweep.by == "id":

@@ -112,7 +112,13 @@ def apply_policies(connection: psycopg.Connection, policy: TimescalePolicy) -> N
         for relation, days in policy.retention.kept_days().items():
             connection.execute(f"SELECT remove_retention_policy('{relation}', if_exists => true)")
             connection.execute(f"SELECT add_retention_policy('{relation}', "
-                               f"INTERVAL '{int(days)} days')")
+                               f"INTERVAL '{int(days) + BACKSTOP_DELAY_DAYS} days')")
+
+
+# The native retention policies are a backstop for a scheduler that is down:
+# a day behind the setting, they leave the work to the scheduler's run, which
+# rolls late rows up before dropping and records what it removed.
+BACKSTOP_DELAY_DAYS = 1
 
 
 def refresh_aggregates(dsn: str, since: float, until: float) -> None:

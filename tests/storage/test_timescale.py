@@ -88,7 +88,8 @@ async def test_existing_plain_data_is_converted_in_place_with_its_rollups():
             jobs = {(row[0], row[1], str(row[2])) for row in db.execute(
                 "SELECT proc_name, hypertable_name, config->>'drop_after' FROM "
                 "timescaledb_information.jobs WHERE proc_name = 'policy_retention'")}
-            assert ("policy_retention", "telemetry", "20 days") in jobs
+            # A day behind the setting: a backstop for the scheduler's recorded run.
+            assert ("policy_retention", "telemetry", "21 days") in jobs
             compress = db.execute(
                 "SELECT config->>'compress_after' FROM timescaledb_information.jobs "
                 "WHERE proc_name = 'policy_compression' AND hypertable_name = 'telemetry'"
@@ -126,3 +127,33 @@ async def stores_on_timescale():
         finally:
             await ingest.stop()
             sync.stop()
+
+
+@needs_timescale
+async def test_retention_counts_rows_that_came_late_into_a_compressed_chunk_and_keeps_them_rolled_up(
+        stores_on_timescale, tmp_path):
+    from printfleet.retention import Retention
+    from printfleet.settings import load
+
+    sync, ingest, dsn = stores_on_timescale
+    sync.add_device("ts-1", "Timescale printer", None, "hash")
+    now = time.time()
+    day_start = (now - 40 * DAY_S) // 3600 * 3600
+    await ingest.write_batch([telemetry(n, day_start + n * 10) for n in range(300)], [])
+    settings = load(None, environ={"PRINTFLEET_DATA_DIR": str(tmp_path / "data")})
+    sync.materialize_rollups(now - settings.retention.telemetry_days * DAY_S)
+    with psycopg.connect(dsn, autocommit=True) as db:
+        db.execute("SELECT compress_chunk(c) FROM show_chunks('telemetry') c")
+    # Replayed days late, after the day was rolled up and compressed.
+    await ingest.write_batch([telemetry(1000 + n, day_start + n * 10 + 5) for n in range(40)], [])
+    retention = Retention(settings, sync)
+
+    [preview] = retention.preview(now, ["telemetry"])
+    [run] = retention.run(now, ["telemetry"], triggered_by="cli")
+
+    assert preview.rows == run.rows == 340
+    assert (run.oldest, run.newest) == (day_start, day_start + 299 * 10)
+    assert sync.table_rows("telemetry", "ts-1") == []
+    with psycopg.connect(dsn, autocommit=True) as db:
+        rolled_up = db.execute("SELECT sum(samples) FROM telemetry_1h").fetchone()
+    assert rolled_up == (340,)
