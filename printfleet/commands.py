@@ -174,11 +174,15 @@ def bench_web(context: Context, args: argparse.Namespace) -> int:
 def bench_retention(context: Context, args: argparse.Namespace) -> int:
     from .bench.retention import RetentionBenchOptions, run
 
-    if min(args.printers, args.interval_s) < 1 or 86400 % args.interval_s:
-        raise CommandError("--printers and --interval-s must be at least 1, and --interval-s "
+    if args.settle_s < 0:
+        raise CommandError("--settle-s must not be negative")
+    if min(args.printers, args.interval_s, args.repeats) < 1 or 86400 % args.interval_s:
+        raise CommandError("--printers, --interval-s and --repeats must be at least 1, and "
+                           "--interval-s "
                            "must divide a day (86,400 s) evenly")
     options = RetentionBenchOptions(args.backend or context.settings.storage.backend,
-                                    args.printers, args.interval_s, args.dsn)
+                                    args.printers, args.interval_s, args.dsn, args.repeats,
+                                    args.settle_s)
     report = _run_bench(run, context, options)
     print(json.dumps(report, indent=2))
     return 0

@@ -5,20 +5,17 @@ so what a run removes is counted chunk by chunk, and a preview counts the
 same chunks the same way. Without TimescaleDB the shared batched deletes
 run instead (storage/retention_runs.py).
 
-Counting must not cost what the drop saves: scanning a day of raw telemetry
-to count it takes longer than a plain DELETE's share of the work. Raw
-telemetry's rows are therefore counted from the hour rollup (the sum of its
-samples over the chunk's range), which is exact once the rollups are
-materialized up to the cutoff, as every run and preview first does (and must,
-so that nothing is dropped before it is rolled up). The run holds the chunks
-against writers from before that materialization until the drop, so a late row
-can neither slip past the count nor the rollups. Other tables are counted
-by a scan of their (small) expired chunks.
+Counting must not cost what the drop saves. By the time raw telemetry
+expires (telemetry_days) the compression policy has long compressed it
+(compress_after_days), and counting a compressed chunk reads its batches'
+metadata, not its rows. Before raw chunks go the rollups are materialized up
+to the cutoff, so rows that came late still reach them; the chunks are then
+held against writers while they are counted and dropped, so the rows counted
+are the rows dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,22 +29,19 @@ from .connection import ServerMode
 
 # The continuous aggregates: their chunks are judged by the bucket.
 AGGREGATES = ("telemetry_1m", "telemetry_1h")
-# Raw telemetry's rows are counted from here (see the module's docstring).
-COUNTING_ROLLUP = "telemetry_1h"
 
 # show_chunks resolves an aggregate to its materialization hypertable; the
-# information view gives each chunk's range.
-_CHUNKS = ("SELECT s::text, c.range_start, c.range_end "
+# information view gives each chunk's end.
+_CHUNKS = ("SELECT s::text, c.range_end "
            "FROM show_chunks(%s::regclass, older_than => to_timestamp(%s)) AS s "
            "JOIN pg_class r ON r.oid = s JOIN pg_namespace n ON n.oid = r.relnamespace "
            "JOIN timescaledb_information.chunks c "
-           "ON c.chunk_schema = n.nspname AND c.chunk_name = r.relname ORDER BY c.range_start")
+           "ON c.chunk_schema = n.nspname AND c.chunk_name = r.relname ORDER BY c.range_end")
 
 
 @dataclass(frozen=True, slots=True)
 class _Chunk:
     name: str
-    start: datetime
     end: datetime
 
 
@@ -82,17 +76,18 @@ class TimescaleRetention:
                                    "to_timestamp(%s))", (view, until))
 
     def _drop_expired_chunks(self, sweep: Sweep, cutoff: float) -> Expired:
+        if sweep.table == "telemetry":
+            # It cannot run inside the transaction below. A row more than
+            # telemetry_days late, landing in the milliseconds between the two,
+            # is counted and dropped (it has expired) without reaching the rollups.
+            self.materialize_rollups(cutoff)
         with self._connection() as connection, connection.transaction():
             chunks = _old_chunks(connection, sweep.table, cutoff)
             if not chunks:
                 return Expired()
             # Writers wait from here to the drop: the rows counted are the rows dropped.
-            for chunk in chunks:
-                connection.execute(f"LOCK TABLE {chunk.name} IN SHARE MODE")
-            if sweep.table == "telemetry":
-                # On another connection, reading the held chunks: rows that came
-                # late, outside the refresh policy's window, reach the rollups.
-                self.materialize_rollups(cutoff)
+            connection.execute(f"LOCK TABLE {', '.join(chunk.name for chunk in chunks)} "
+                               "IN SHARE MODE")
             expired = _measure(connection, sweep, chunks)
             connection.execute("SELECT drop_chunks(%s, older_than => to_timestamp(%s))",
                                (sweep.table, cutoff))
@@ -106,33 +101,21 @@ def _old_chunks(connection: psycopg.Connection, relation: str, cutoff: float) ->
 
 def _measure(connection: psycopg.Connection, sweep: Sweep, chunks: list[_Chunk]) -> Expired:
     """Rows, oldest and newest of these chunks (inside a transaction)."""
-    # Each query reads little (an index end, a compressed chunk's metadata, a
-    # rollup's few rows): starting parallel workers would cost more than it.
+    if not chunks:
+        return Expired()
+    # Expired chunks are compressed (compress_after_days comes long before any
+    # retention), so this reads batch metadata, not rows: little enough that
+    # starting parallel workers would cost more than it.
     connection.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-    count: Callable[[_Chunk], int] = (
-        (lambda chunk: _rollup_count(connection, chunk)) if sweep.table == "telemetry"
-        else (lambda chunk: _scan_count(connection, chunk)))
     column = "bucket" if sweep.table in AGGREGATES else "time"
-    total = Expired()
-    for chunk in chunks:
-        oldest, newest = connection.execute(
-            f"SELECT extract(epoch FROM min({column})), extract(epoch FROM max({column})) "
-            f"FROM {chunk.name}").fetchone() or (None, None)
-        total = total.plus(Expired(count(chunk), _float(oldest), _float(newest)))
-    return total
-
-
-def _rollup_count(connection: psycopg.Connection, chunk: _Chunk) -> int:
-    # Hour buckets nest in the day-aligned chunks, so each lies in exactly one.
+    # Chunks do not overlap, so the rows before the newest expired chunk's end
+    # are exactly the rows of the expired chunks.
     row = connection.execute(
-        f"SELECT COALESCE(sum(samples), 0) FROM {COUNTING_ROLLUP} "
-        "WHERE bucket >= %s AND bucket < %s", (chunk.start, chunk.end)).fetchone()
-    return int(row[0]) if row else 0
-
-
-def _scan_count(connection: psycopg.Connection, chunk: _Chunk) -> int:
-    row = connection.execute(f"SELECT count(*) FROM {chunk.name}").fetchone()
-    return int(row[0]) if row else 0
+        f"SELECT count(*), extract(epoch FROM min({column})), "
+        f"extract(epoch FROM max({column})) FROM {sweep.table} WHERE {column} < %s",
+        (max(chunk.end for chunk in chunks),)).fetchone()
+    rows, oldest, newest = row if row else (0, None, None)
+    return Expired(int(rows), _float(oldest), _float(newest))
 
 
 def _float(value: object) -> float | None:

@@ -16,7 +16,7 @@ from storage import IngestStore, SyncStore
 from storage.postgres import PostgresIngestStore, PostgresSyncStore
 from storage.sqlite import SqliteIngestStore, SqliteSyncStore
 
-from .postgres_server import backends, fresh_database, timescale_server
+from .postgres_server import backends, fresh_database, pause_timescale_jobs, timescale_server
 
 
 @dataclass
@@ -44,6 +44,8 @@ async def stores(request, tmp_path) -> AsyncIterator[Stores]:
         sync.start()
         cleanup.callback(sync.stop)
         sync.migrate()
+        if request.param == "timescale":
+            pause_timescale_jobs(dsn)
         await ingest.start()
         yield Stores(sync, ingest, execute)
         await ingest.stop()

@@ -66,3 +66,15 @@ def fresh_database(server: str | None = None) -> Iterator[str]:
                     f"scripts/ensure-postgres.sh, or point {SERVER_VARIABLE} at one where "
                     "this user may CREATE DATABASE.", pytrace=False)
 
+
+
+def pause_timescale_jobs(dsn: str) -> None:
+    """Stop the policy jobs (refresh, compression, retention backstop) of a test database.
+
+    They run on TimescaleDB's own clock and would race the test: a backstop
+    dropping its old chunks, a refresh holding a window the test refreshes.
+    The tests call what the jobs would do themselves.
+    """
+    with connect(dsn) as connection:
+        connection.execute("SELECT alter_job(job_id, scheduled => false) "
+                           "FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL")

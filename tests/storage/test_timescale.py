@@ -20,7 +20,7 @@ from storage.postgres.connection import PostgresUnavailable
 from storage.postgres.timescale import HYPERTABLES, TimescalePolicy
 from storage.retention import DAY_S, RetentionPolicy
 
-from .postgres_server import fresh_database, server_dsn, timescale_server
+from .postgres_server import fresh_database, pause_timescale_jobs, server_dsn, timescale_server
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -120,6 +120,7 @@ async def stores_on_timescale():
         sync = PostgresSyncStore(dsn, timescaledb="on")
         sync.start()
         sync.migrate()
+        pause_timescale_jobs(dsn)
         ingest = PostgresIngestStore(dsn)
         await ingest.start()
         try:
