@@ -67,6 +67,9 @@ class BatchResult:
     duplicates: int = 0
     rejected: int = 0
     by_family: dict[str, int] = field(default_factory=dict)
+    # Presence events and downtime reports of printers whose downtime logging
+    # is off: handled (and acknowledged), deliberately not stored.
+    not_kept: int = 0
 
 
 @dataclass(frozen=True, slots=True)
