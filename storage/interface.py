@@ -358,14 +358,21 @@ class SyncStore(
 
     def device_created_at(self, device_id: str) -> float | None: ...
 
+    def downtime_logged_since(self, device_id: str) -> float | None:
+        """When the printer's downtime logging was last turned on; None while it is off
+        (no device_settings row counts as off)."""
+        ...
+
     def downtime_history(self, device_id: str, now: float | None = None
                          ) -> list[DowntimeInterval]:
-        """Server-seen and device-reported downtime, merged."""
+        """Server-seen and device-reported downtime, merged, as stored since downtime
+        logging was last turned on; empty while it is off."""
         ...
 
     def uptime_by_day(self, device_id: str, now: float | None = None
                       ) -> list[tuple[datetime.date, float]]:
-        """Uptime % per UTC day since the device was added."""
+        """Uptime % per UTC day since the device was added and its downtime logging was
+        last turned on; empty while it is off."""
         ...
 
     def temperature_chart(self, device_id: str, since: float, until: float
