@@ -133,7 +133,9 @@ async def a_life(printer: Printer, store, owner: int) -> None:
     await asyncio.to_thread(printer.die)
     await wait(lambda: presence(store, owner) == "offline", "the last will")
     await online()
-    assert store.mark_silent_devices_offline(time.time() + 1000, 1.5, 30) == [DEVICE]
+    # In threads, as the scheduler and the web app write: never blocking the worker's loop.
+    assert await asyncio.to_thread(store.mark_silent_devices_offline, time.time() + 1000, 1.5,
+                                   30) == [DEVICE]
     assert presence(store, owner) == "offline"
 
 
@@ -154,7 +156,7 @@ async def test_with_logging_off_presence_will_watchdog_and_reports_leave_no_hist
 
 async def test_logging_starts_when_turned_on_and_stops_at_once_when_turned_off(
         worker, printer, store, owner):
-    store.set_downtime_logging(DEVICE, True, owner, time.time())
+    await asyncio.to_thread(store.set_downtime_logging, DEVICE, True, owner, time.time())
     await a_life(printer, store, owner)
     # online, will, online, watchdog; two reports.
     await wait(lambda: log_rows(store) == {"presence_events": 4, "downtime_reports": 2},
@@ -165,7 +167,8 @@ async def test_logging_starts_when_turned_on_and_stops_at_once_when_turned_off(
                        ("offline", "watchdog")]
     assert store.downtime_history(DEVICE)
 
-    store.set_downtime_logging(DEVICE, False, owner, time.time())  # the same worker goes on
+    # Off again; the same worker goes on.
+    await asyncio.to_thread(store.set_downtime_logging, DEVICE, False, owner, time.time())
     await a_life(printer, store, owner)
     await wait(lambda: worker.metrics.not_kept == 5, "five messages not kept")
     assert log_rows(store) == {"presence_events": 4, "downtime_reports": 2}  # kept, not grown
