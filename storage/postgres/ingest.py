@@ -4,7 +4,9 @@ Per batch, in one transaction: each table's rows are COPYed into a
 session-local staging table, then moved with INSERT ... SELECT ... ON
 CONFLICT DO NOTHING, whose row count is what was new. device_state then
 follows the SQLite backend's "newer wins" rules, rule for rule
-(device_state.py).
+(device_state.py). Presence events and downtime reports of printers whose
+downtime logging is off are dropped first, in the same transaction
+(downtime_switch.py).
 
 Workers sharing a subscription write overlapping devices at the same time,
 so every lock is taken in one global order: tables in COLUMNS order, rows by
