@@ -20,6 +20,9 @@ class WorkerMetrics:
     messages_received: int = 0
     stored: int = 0
     duplicates: int = 0
+    # Presence events and downtime reports of printers with downtime logging
+    # off: acknowledged, deliberately not stored (the privacy policy's promise).
+    not_kept: int = 0
     batches: int = 0
     last_batch_size: int = 0
     last_batch_s: float = 0.0
@@ -56,6 +59,7 @@ class WorkerMetrics:
     def record_batch(self, result: BatchResult, size: int, seconds: float) -> None:
         self.stored += result.stored
         self.duplicates += result.duplicates
+        self.not_kept += result.not_kept
         self.batches += 1
         self.batch_rows_sum += size
         self.commit_seconds_sum += seconds

@@ -30,6 +30,9 @@ def render(metrics: WorkerMetrics) -> str:
            [(worker, metrics.stored)])
     metric("printfleet_messages_duplicate_total", "counter",
            "Redelivered messages already stored (ignored).", [(worker, metrics.duplicates)])
+    metric("printfleet_messages_not_kept_total", "counter",
+           "Presence events and downtime reports not stored: downtime logging is off.",
+           [(worker, metrics.not_kept)])
     metric("printfleet_messages_rejected_total", "counter", "Messages refused, by reason.",
            [(f'{worker},reason="{_escape(reason)}"', count)
             for reason, count in sorted(metrics.rejects_by_reason.items())] or [(worker, 0)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from broker_config.credentials import write_private
 from printfleet_agent.runtime import build_devices, run_devices
@@ -33,6 +34,7 @@ def provision_simulated(context: Context, store: SyncStore, count: int, owner_us
         name = f"Simulated printer {number}"
         credentials = provisioner.provision(device_id, name, owner_user_id)
         write_private(root / device_id / "password", credentials.password + "\n")
+        _log_downtime(store, device_id, owner_user_id)
         printers.append(PrinterConfig(device_id=device_id, name=name, downtime_logging=True,
                                       simulated=_simulated(job_duration_s, number)))
     server = context.settings
@@ -41,6 +43,19 @@ def provision_simulated(context: Context, store: SyncStore, count: int, owner_us
         broker=BrokerSettings(host=server.broker.host, port=server.broker.port,
                               topic_prefix=server.broker.topic_prefix),
         printers=printers)
+
+
+def _log_downtime(store: SyncStore, device_id: str, owner_user_id: int) -> None:
+    """Turn the server's downtime logging switch on, so the demo shows downtime.
+
+    The agent logs its own downtime too (downtime_logging=True above), but the
+    server keeps presence history and downtime reports only while its switch is
+    on; the scheduler delivers the setting to the printer as for any other.
+    Left as it is when already on, so a second run keeps the history shown.
+    """
+    current = store.device_settings(device_id)
+    if current is None or not current.downtime_logging:
+        store.set_downtime_logging(device_id, True, owner_user_id, time.time())
 
 
 def _simulated(job_duration_s: float, seed: int) -> SimulatedPrinterConfig:

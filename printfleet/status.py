@@ -51,7 +51,8 @@ def render_text(report: dict[str, Any]) -> str:
     for w in report["workers"]:
         health = "healthy" if w["healthy"] else "NOT HEALTHY"
         lines.append(f"Worker {w['worker_id']}: {health}, {w['stored']} stored, "
-                     f"{w['duplicates']} duplicates, {sum(w['rejects_by_reason'].values())} "
+                     f"{w['duplicates']} duplicates, {w.get('not_kept', 0)} not kept "
+                     f"(downtime logging off), {sum(w['rejects_by_reason'].values())} "
                      f"rejected, last report {w['age_s']:.0f}s ago")
     rejects = report["rejects_by_reason"]
     if rejects:

@@ -67,6 +67,9 @@ class BatchResult:
     duplicates: int = 0
     rejected: int = 0
     by_family: dict[str, int] = field(default_factory=dict)
+    # Presence events and downtime reports of printers whose downtime logging
+    # is off: handled (and acknowledged), deliberately not stored.
+    not_kept: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,14 +358,21 @@ class SyncStore(
 
     def device_created_at(self, device_id: str) -> float | None: ...
 
+    def downtime_logged_since(self, device_id: str) -> float | None:
+        """When the printer's downtime logging was last turned on; None while it is off
+        (no device_settings row counts as off)."""
+        ...
+
     def downtime_history(self, device_id: str, now: float | None = None
                          ) -> list[DowntimeInterval]:
-        """Server-seen and device-reported downtime, merged."""
+        """Server-seen and device-reported downtime, merged, as stored since downtime
+        logging was last turned on; empty while it is off."""
         ...
 
     def uptime_by_day(self, device_id: str, now: float | None = None
                       ) -> list[tuple[datetime.date, float]]:
-        """Uptime % per UTC day since the device was added."""
+        """Uptime % per UTC day since the device was added and its downtime logging was
+        last turned on; empty while it is off."""
         ...
 
     def temperature_chart(self, device_id: str, since: float, until: float

@@ -86,7 +86,7 @@ class NotificationOutboxStore(Protocol):
         ...
 
     def offline_during_print_since(self, since: float) -> list[ObservedEvent]:
-        """Printers that went offline (received after `since`) while a job was running."""
+        """Printers that last went offline after `since` while a job was running."""
         ...
 
     def queue_notification(self, event: ObservedEvent, deliveries: Sequence[PlannedDelivery],
@@ -124,18 +124,26 @@ class NotificationOutboxQueries(SharedQueries):
         return [ObservedEvent(*row) for row in rows]
 
     def offline_during_print_since(self, since: float) -> list[ObservedEvent]:
-        # The job event received last before the printer went offline tells
-        # whether a print was running (received_at: one clock, the server's).
+        # Read from device_state.last_offline_at, not the presence_events
+        # history: that history exists only for printers whose downtime
+        # logging is on, and this notification is for every printer. One
+        # timestamp per printer, overwritten by its next offline, is enough:
+        # the event is queued once per device/job anyway, and it is kept when
+        # the printer comes back, so an outage shorter than the scan interval
+        # is still seen. The job event received last before the printer went
+        # offline tells whether a print was running (received_at: one clock,
+        # the server's).
         rows = self._run(
-            "SELECT 'offline', p.device_id, d.name, j.job_id, j.file_name, NULL, p.received_at, "
-            f"d.owner_user_id, {_STARTER.format(e='j')}, d.owner_org_id FROM presence_events p "
-            "JOIN devices d ON d.device_id = p.device_id AND d.revoked_at IS NULL "
-            "JOIN job_events j ON j.device_id = p.device_id AND j.seq = ("
-            "SELECT l.seq FROM job_events l WHERE l.device_id = p.device_id "
-            "AND l.received_at <= p.received_at ORDER BY l.received_at DESC, l.seq DESC LIMIT 1) "
-            "WHERE p.status = 'offline' AND p.received_at > ? "
-            "AND j.event NOT IN ('finished', 'failed', 'cancelled') "
-            "ORDER BY p.received_at, p.device_id", (since,))
+            "SELECT 'offline', s.device_id, d.name, j.job_id, j.file_name, NULL, "
+            f"s.last_offline_at, d.owner_user_id, {_STARTER.format(e='j')}, d.owner_org_id "
+            "FROM device_state s "
+            "JOIN devices d ON d.device_id = s.device_id AND d.revoked_at IS NULL "
+            "JOIN job_events j ON j.device_id = s.device_id AND j.seq = ("
+            "SELECT l.seq FROM job_events l WHERE l.device_id = s.device_id "
+            "AND l.received_at <= s.last_offline_at ORDER BY l.received_at DESC, l.seq DESC "
+            "LIMIT 1) "
+            "WHERE s.last_offline_at > ? AND j.event NOT IN ('finished', 'failed', 'cancelled') "
+            "ORDER BY s.last_offline_at, s.device_id", (since,))
         return [ObservedEvent(*row) for row in rows]
 
     def queue_notification(self, event: ObservedEvent, deliveries: Sequence[PlannedDelivery],

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from printfleet_protocol import Family
+from printfleet_protocol.payloads import PresenceStatus
 
 from .interface import Accepted
 from .rollups import HEATER_COLUMNS, heater_values
@@ -92,6 +93,9 @@ class DeviceUpdate:
     job_event: Any = None
     presence: Any = None
     presence_received_at: float = 0.0
+    # The latest 'offline' in the batch, even if an 'online' followed it:
+    # device_state.last_offline_at, for the offline-during-a-print notification.
+    went_offline_at: float | None = None
     heartbeat_interval_s: float | None = None
 
 
@@ -130,3 +134,5 @@ def _merge_device_update(update: DeviceUpdate, item: Accepted) -> None:
         update.presence_received_at = item.received_at
     elif item.family is Family.HEARTBEAT:
         update.heartbeat_interval_s = m.interval_s
+    if item.family is Family.PRESENCE and m.status == PresenceStatus.OFFLINE:
+        update.went_offline_at = max(update.went_offline_at or 0.0, item.received_at)

@@ -113,7 +113,7 @@ def uptime_to_dicts(days: list[tuple[datetime.date, float]]) -> list[dict[str, A
 def settings_to_dict(settings: DeviceSettings | None) -> dict[str, Any]:
     if settings is None:
         return {"downtime_logging": None, "set_here": False, "applied": None,
-                "applied_text": "not set here: the agent's own setting applies (off by default)",
+                "applied_text": "never set here, so off",
                 "error": None, "changed_at": None}
     return {"downtime_logging": settings.downtime_logging, "set_here": True,
             "applied": settings.applied, "applied_text": APPLIED_TEXT[settings.applied],
@@ -125,15 +125,21 @@ def page_data(sync: SyncStore, printer: Any, now: float) -> dict[str, Any]:
     device_id = printer.device_id
     facts = sync.latest_facts(device_id)
     jobs = sync.jobs_for_device(device_id)
-    downtime = sync.downtime_history(device_id, now)
+    # Nothing is recorded while downtime logging is off (the privacy policy's
+    # promise), and only what was recorded since it was last turned on is shown.
+    logged_since = sync.downtime_logged_since(device_id)
+    downtime = [] if logged_since is None else sync.downtime_history(device_id, now)
     created = sync.device_created_at(device_id)
     # From the history already read, not store.uptime_by_day (which reads it again).
-    uptime = [] if created is None else uptime_by_day(downtime, created, now)
+    uptime = ([] if created is None or logged_since is None
+              else uptime_by_day(downtime, max(created, logged_since), now))
     return {
         "printer": printer_to_dict(printer, now),
         "facts": facts_to_dict(facts),
         "bed_mesh": mesh_to_dict(facts),
         "jobs": [job_to_dict(job) for job in reversed(jobs[-JOBS_SHOWN:])],
+        "downtime_logging_on": logged_since is not None,
+        "downtime_logged_since": logged_since,
         "downtime": [downtime_to_dict(i, now) for i in reversed(downtime[-DOWNTIME_SHOWN:])],
         "uptime_by_day": uptime_to_dicts(uptime),
         "commands": [command_to_dict(c, now)

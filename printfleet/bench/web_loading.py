@@ -115,6 +115,10 @@ def load(store: SyncStore, writer: BulkWriter, fleet: Fleet, say: Say) -> LoadRe
          lambda n: [(device_id(n), "online", "device", now - 3600, now - 2, "printing",
                      '{"bed":{"actual":60.1,"target":60.0},"tool0":{"actual":209.6,'
                      '"target":210.0}}', 42.0 + n % 50, 3600.0 - n, now - 2)]),
+        # Downtime logging on since they were added, so the printer page reads
+        # (and the bench times) their whole downtime history.
+        ("device_settings", ("device_id", "downtime_logging", "changed_at", "changed_by"),
+         lambda n: [(device_id(n), 1, fleet.start - 86400, fleet.user_id)]),
         ("device_facts", COLUMNS["device_facts"],
          lambda n: [(device_id(n), 1, fleet.start, fleet.start + 1, facts_json(n))]),
         ("device_commands", ("transaction_id", "device_id", "user_id", "kind", "args_json",

@@ -1,7 +1,7 @@
 """The scan that fills the notification outbox, run by the scheduler (never by web workers).
 
 It reads what the fleet workers and the presence watchdog stored (job ends,
-presence changes) since its last run, minus an overlap for batches that
+and when each printer last went offline) since its last run, minus an overlap for batches that
 committed late, and queues one event per device/job/kind with a delivery
 per recipient and channel. Queuing is idempotent, so scanning twice, or
 overlapping, sends nothing twice.

@@ -2,7 +2,7 @@
 
 The statements are the SQLite backend's, in the same order, each made
 set-based: one UPDATE ... FROM unnest(arrays) per rule instead of one per
-device, so a batch of 500 devices costs eight statements, not 3,000. The
+device, so a batch of 500 devices costs nine statements, not 3,000. The
 arrays travel in binary (%b): psycopg's text form of a 500-string array
 takes milliseconds to escape.
 """
@@ -53,6 +53,10 @@ _PRESENCE = """UPDATE device_state s SET presence = u.status, presence_source = 
     presence_changed_at = u.received_at
     FROM unnest(%b::text[], %b::text[], %b::float8[]) AS u(device_id, status, received_at)
     WHERE s.device_id = u.device_id AND COALESCE(s.presence_changed_at, 0) <= u.received_at"""
+_WENT_OFFLINE = """UPDATE device_state s SET
+    last_offline_at = GREATEST(COALESCE(s.last_offline_at, 0), u.went_offline_at)
+    FROM unnest(%b::text[], %b::float8[]) AS u(device_id, went_offline_at)
+    WHERE s.device_id = u.device_id"""
 _HEARTBEAT = """UPDATE device_state s SET heartbeat_interval_s = u.interval_s
     FROM unnest(%b::text[], %b::float8[]) AS u(device_id, interval_s)
     WHERE s.device_id = u.device_id"""
@@ -74,6 +78,8 @@ async def update_device_state(cursor: AsyncCursor[Any], devices: dict[str, Devic
     await _apply(cursor, _PRESENCE, [
         (d, str(u.presence.status), u.presence_received_at)
         for d, u in updates if u.presence is not None])
+    await _apply(cursor, _WENT_OFFLINE, [
+        (d, u.went_offline_at) for d, u in updates if u.went_offline_at is not None])
     await _apply(cursor, _HEARTBEAT, [
         (d, u.heartbeat_interval_s) for d, u in updates if u.heartbeat_interval_s is not None])
 

@@ -4,7 +4,9 @@ Per batch, in one transaction: each table's rows are COPYed into a
 session-local staging table, then moved with INSERT ... SELECT ... ON
 CONFLICT DO NOTHING, whose row count is what was new. device_state then
 follows the SQLite backend's "newer wins" rules, rule for rule
-(device_state.py).
+(device_state.py). Presence events and downtime reports of printers whose
+downtime logging is off are dropped first, in the same transaction
+(downtime_switch.py).
 
 Workers sharing a subscription write overlapping devices at the same time,
 so every lock is taken in one global order: tables in COLUMNS order, rows by
@@ -22,6 +24,7 @@ from typing import Any
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from ..downtime_switch import devices_with_log_rows, drop_unlogged
 from ..interface import Accepted, BatchResult, Rejected
 from ..job_records import (
     UPSERT_SQL,
@@ -35,7 +38,7 @@ from ..job_records import (
     transactions_of,
 )
 from ..rollups import ROLLUP_WIDTHS_S, fold_into
-from ..rows import COLUMNS, split_batch
+from ..rows import COLUMNS, SplitBatch, split_batch
 from .connection import (
     CONNECT_TIMEOUT_S,
     POOL_WAIT_S,
@@ -129,6 +132,7 @@ class PostgresIngestStore:
         result = BatchResult(rejected=len(rejected))
         async with self._connection() as connection, connection.transaction():
             cursor = connection.cursor()
+            result.not_kept = await _drop_unlogged(cursor, split)
             for table in COLUMNS:  # a fixed order, for the lock order
                 rows = split.rows.get(table)
                 if rows:
@@ -176,6 +180,27 @@ async def _insert_new(cursor: AsyncCursor[Any], statements: tuple[str, str, str]
         counted = await cursor.fetchone()
         return int(counted[0]) if counted else 0
     return cursor.rowcount
+
+
+_LOGGING_ON = ("SELECT device_id FROM device_settings WHERE downtime_logging = 1 "
+               "AND device_id = ANY(%b::text[])")
+
+
+async def _drop_unlogged(cursor: AsyncCursor[Any], split: SplitBatch) -> int:
+    """Drop the downtime log rows of printers whose switch is off; return how many."""
+    # Read in the batch's transaction, right before the rows are staged: a
+    # switch turned off before this statement applies to this batch. Rows
+    # are dropped before the COPY, so staging and hypertables never see them.
+    device_ids = devices_with_log_rows(split.rows)
+    if not device_ids:
+        return 0  # telemetry-only batches pay nothing
+    await cursor.execute(_LOGGING_ON, (device_ids,))
+    logging_on = {row[0] for row in await cursor.fetchall()}
+    dropped = drop_unlogged(split.rows, logging_on)
+    if dropped:
+        logger.debug("not kept: %d presence events or downtime reports of printers "
+                     "with downtime logging off", dropped)
+    return dropped
 
 
 # Workers refolding the same job wait for each other here, so the second one

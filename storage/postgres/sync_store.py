@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..charts import Flavour
 from ..data_exports import PostgresCatalog
 from ..derived import DerivedReads
+from ..downtime_switch import LOGGING_ON_FOR
 from ..erasure_scan import POSTGRES_CATALOG
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..job_queries import backfill_print_jobs
@@ -361,13 +362,14 @@ class PostgresSyncStore(
                 cursor = tx.cursor()
                 cursor.executemany(
                     "UPDATE device_state SET presence = 'offline', presence_source = 'watchdog', "
-                    "presence_changed_at = %s WHERE device_id = %s",
-                    [(now, device_id) for device_id in silent])
+                    "presence_changed_at = %s, last_offline_at = %s WHERE device_id = %s",
+                    [(now, now, device_id) for device_id in silent])
+                # Into the history only if the printer's downtime logging is on.
                 cursor.executemany(
                     "INSERT INTO presence_events (device_id, seq, ts, received_at, status, "
-                    "source, time) VALUES (%s, NULL, %s, %s, 'offline', 'watchdog', "
-                    "to_timestamp(%s))",
-                    [(device_id, now, now, now) for device_id in silent])
+                    "source, time) SELECT %s, NULL, %s, %s, 'offline', 'watchdog', "
+                    f"to_timestamp(%s) WHERE {LOGGING_ON_FOR.replace('?', '%s')}",
+                    [(device_id, now, now, now, device_id) for device_id in silent])
         return silent
 
 

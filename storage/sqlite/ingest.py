@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from ..downtime_switch import devices_with_log_rows, drop_unlogged, id_chunks
 from ..interface import Accepted, BatchResult, Rejected
 from ..job_records import (
     UPSERT_SQL,
@@ -78,6 +79,8 @@ _JOB_STATE = """UPDATE device_state SET job_file_name = ?, job_status = ?, job_e
     WHERE device_id = ? AND COALESCE(job_event_ts, 0) <= ?"""
 _PRESENCE_STATE = """UPDATE device_state SET presence = ?, presence_source = 'device',
     presence_changed_at = ? WHERE device_id = ? AND COALESCE(presence_changed_at, 0) <= ?"""
+_WENT_OFFLINE = """UPDATE device_state SET last_offline_at = MAX(COALESCE(last_offline_at, 0), ?)
+    WHERE device_id = ?"""
 _HEARTBEAT_STATE = "UPDATE device_state SET heartbeat_interval_s = ? WHERE device_id = ?"
 _REJECT = """INSERT INTO rejected_messages (received_at, topic, device_id, reason, detail,
     payload_size, payload_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)"""
@@ -115,6 +118,7 @@ class SqliteIngestStore:
         result = BatchResult(rejected=len(rejected))
         await self._db.execute("BEGIN IMMEDIATE")
         try:
+            result.not_kept = await self._drop_unlogged(split)
             for table, rows in split.rows.items():
                 if table == "telemetry":
                     stored = await self._insert_telemetry(rows)
@@ -164,6 +168,24 @@ class SqliteIngestStore:
         await db.execute("DELETE FROM staging_telemetry")
         return stored
 
+    async def _drop_unlogged(self, split: SplitBatch) -> int:
+        """Drop the downtime log rows of printers whose switch is off; return how many."""
+        # Read inside the batch's write transaction (BEGIN IMMEDIATE: no other
+        # writer in between), so a switch turned off applies to this batch.
+        device_ids = devices_with_log_rows(split.rows)
+        if not device_ids:
+            return 0  # telemetry-only batches pay nothing
+        assert self._db is not None
+        logging_on: set[str] = set()
+        for sql, chunk in id_chunks(device_ids):
+            async with self._db.execute(sql, chunk) as cursor:
+                logging_on.update(row[0] for row in await cursor.fetchall())
+        dropped = drop_unlogged(split.rows, logging_on)
+        if dropped:
+            logger.debug("not kept: %d presence events or downtime reports of printers "
+                         "with downtime logging off", dropped)
+        return dropped
+
     async def _refresh_jobs(self, keys: list[JobKey]) -> None:
         """Refold the print_jobs records of the jobs this batch brought events for."""
         db = self._db
@@ -193,6 +215,9 @@ class SqliteIngestStore:
         await db.executemany(_PRESENCE_STATE, [
             (str(u.presence.status), u.presence_received_at, d, u.presence_received_at)
             for d, u in devices.items() if u.presence is not None
+        ])
+        await db.executemany(_WENT_OFFLINE, [
+            (u.went_offline_at, d) for d, u in devices.items() if u.went_offline_at is not None
         ])
         await db.executemany(_HEARTBEAT_STATE, [
             (u.heartbeat_interval_s, d) for d, u in devices.items()

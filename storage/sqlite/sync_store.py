@@ -15,6 +15,7 @@ from typing import Any
 from ..charts import Flavour
 from ..data_exports import SqliteCatalog
 from ..derived import DerivedReads
+from ..downtime_switch import LOGGING_ON_FOR
 from ..interface import TIME_SERIES_TABLES, EmailTaken, PrinterRow, RejectRow, User
 from ..migrations import migrations_for
 from ..orgs import PRINTER_ROLE, printer_scope
@@ -277,11 +278,12 @@ class SqliteSyncStore(
                 (now, silence_factor, default_interval_s))]
             for device_id in silent:
                 tx.execute("UPDATE device_state SET presence = 'offline', presence_source = "
-                           "'watchdog', presence_changed_at = ? WHERE device_id = ?",
-                           (now, device_id))
+                           "'watchdog', presence_changed_at = ?, last_offline_at = ? "
+                           "WHERE device_id = ?", (now, now, device_id))
+                # Into the history only if the printer's downtime logging is on.
                 tx.execute("INSERT INTO presence_events (device_id, seq, ts, received_at, "
-                           "status, source) VALUES (?, NULL, ?, ?, 'offline', 'watchdog')",
-                           (device_id, now, now))
+                           "status, source) SELECT ?, NULL, ?, ?, 'offline', 'watchdog' "
+                           f"WHERE {LOGGING_ON_FOR}", (device_id, now, now, device_id))
         return silent
 
 

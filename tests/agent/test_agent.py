@@ -83,6 +83,7 @@ async def test_a_print_is_stored_and_commands_are_acknowledged(broker, worker, s
 async def test_killed_agent_goes_offline_by_last_will(broker, worker, store, context, owner,
                                                       make_device):
     _, settings = make_device("printer-kill")
+    store.set_downtime_logging("printer-kill", True, owner, time.time())  # presence history
     config = context.settings.data_path / "agent.toml"
     printer = settings.printers[0]
     config.write_text(
@@ -114,6 +115,7 @@ async def test_silent_device_is_marked_offline_by_the_watchdog(broker, worker, s
     proxy = TcpProxy(broker.port)
     await proxy.start()
     device, _ = make_device("printer-quiet", broker_port=proxy.port)
+    store.set_downtime_logging("printer-quiet", True, owner, time.time())  # presence history
     await device.start()
     try:
         await eventually(lambda: store.printers_for_user(owner)[0].presence == "online", 10,

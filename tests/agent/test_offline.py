@@ -30,6 +30,8 @@ async def test_a_print_during_a_broker_outage_reaches_storage_afterwards(
                             offline_telemetry_backlog=40, offline_telemetry_interval_s=2,
                             printer={"downtime_logging": True, "simulated": simulated(
                                 job_duration_s=OUTAGE_S / 3, auto_start_after_s=OUTAGE_S / 4)})
+    # The server keeps the report only with its own switch on, as the user sets it.
+    store.set_downtime_logging("printer-outage", True, None, time.time())
     await device.start()
     await eventually(lambda: store.table_rows("device_facts", "printer-outage"), 10, "facts")
     broker.stop()

@@ -33,7 +33,11 @@ async def start_devices(context, store, owner, broker_port=None):
     devices = []
     for n in range(DEVICES):
         device_id = f"load-{n}"
-        credentials = context.provisioner(store).provision(device_id, device_id, owner)
+        # In a thread: the worker shares this event loop, and a SQLite write
+        # blocking the loop while the worker's batch holds the lock would wait
+        # for a transaction that cannot go on (busy_timeout, then "locked").
+        credentials = await asyncio.to_thread(context.provisioner(store).provision, device_id,
+                                              device_id, owner)
         config = PrinterConfig(device_id=device_id, simulated=simulated(
             job_duration_s=3, auto_start_after_s=0.5, seed=n))
         settings = agent_settings(context, [config], broker_port, telemetry_interval_s=0.05,

@@ -17,23 +17,17 @@ from printfleet_protocol import Family, device_topic
 from printfleet_protocol.payloads import SCHEMA_VERSION, Heater, JobEvent, Telemetry
 from storage import open_ingest_store
 
-from ..storage.postgres_server import fresh_database
-from ..support import connect_client, make_settings, wait_until
+from ..support import connect_client, wait_until
+from .backends import BACKENDS, backend_context
 
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)
 def context(request, tmp_path, monkeypatch) -> Iterator[Context]:
     """Every test here runs the real worker on each backend (a fresh database for each)."""
-    if request.param == "sqlite":
-        yield Context(make_settings(tmp_path / "data"))
-        return
-    with fresh_database() as dsn:
-        # Secret by reference, as in production: the settings name the variable.
-        monkeypatch.setenv("PF_TEST_DATABASE_URL", dsn)
-        yield Context(make_settings(tmp_path / "data", storage={
-            "backend": "postgres", "postgres_dsn_env": "PF_TEST_DATABASE_URL"}))
+    with backend_context(request.param, tmp_path, monkeypatch) as backend:
+        yield backend
 
 
 @pytest.fixture

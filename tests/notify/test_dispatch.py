@@ -127,6 +127,22 @@ def test_a_printer_the_watchdog_marks_offline_during_a_print_is_notified(
     assert mail["Subject"] == "[Printfleet] Printer offline during a print: gear.gcode on Prusa"
 
 
+def test_a_last_will_during_a_print_is_notified_with_downtime_logging_off(
+        store, settings: Settings, smtp, db, people):
+    store.set_downtime_logging("p-1", False, people[ALICE], time.time())
+    now = time.time()
+    ingest(db, "p-1", [Presence(v=SCHEMA_VERSION, ts=now - 100, seq=1, status="online"),
+                       job(2, "started")], now - 100)
+    ingest(db, "p-1", [Presence(v=SCHEMA_VERSION, ts=now - 100, seq=3, status="offline")], now)
+    # Back online before the scan ran: the outage is still seen.
+    ingest(db, "p-1", [Presence(v=SCHEMA_VERSION, ts=now + 1, seq=4, status="online")], now + 1)
+    assert store.table_rows("presence_events", "p-1") == []  # no downtime history kept
+    assert scan(store, settings.notifications, now + 2) == 1
+    Dispatcher(store, settings).dispatch_due(now + 3)
+    (mail,) = smtp.wait_for(ALICE)
+    assert mail["Subject"] == "[Printfleet] Printer offline during a print: gear.gcode on Prusa"
+
+
 def test_a_webhook_is_retried_with_back_off_until_the_receiver_accepts(
         store, settings: Settings, db, people):
     store.save_notification_settings(people[ALICE], NotificationSettings(by_email=False), 0)

@@ -100,6 +100,7 @@ async def build_history(stores, settings: Settings, person: Person, org_owner: i
     person.devices = [f"{person.prefix}-p1", f"{person.prefix}-p2"]
     for device in person.devices:
         sync.add_device(device, f"{person.first_name}'s printer", uid, MQTT_HASH)
+        sync.set_downtime_logging(device, True, uid, NOW)  # so presence and downtime are kept
     # A pending device the person claimed (pairing), and a failed claim.
     pending = f"{person.prefix}-pend"
     sync.add_pending_device(pending, _hash(pending + "c"), _hash(pending + "t"), person.ip,

@@ -37,6 +37,7 @@ pytestmark = pytest.mark.timeout(30)
 
 T0 = 1_700_000_000.0
 DEVICES = ("P-2", "p-1", "p_3", "p-10")  # byte order differs from most locales' order
+LOGGING_OFF = "p-10"  # its downtime history is not kept, by either backend
 
 
 def traffic(device: str, base: int) -> list[Accepted]:
@@ -101,6 +102,8 @@ async def feed(sync: SyncStore, ingest: Any) -> None:
                                           "start_print", {"file_name": "benchy.gcode",
                                                           "size_bytes": 1200, "scale": 1.5},
                                           T0 + n, T0 + n + 60.5))
+        if device != LOGGING_OFF:
+            sync.set_downtime_logging(device, True, owner if n % 2 else None, T0 - 1)
         batch = traffic(device, base=100 * n)
         await ingest.write_batch(batch + batch[:3], REJECTS if n == 0 else [])
     sync.revoke_device("p_3")
@@ -161,5 +164,9 @@ def test_both_backends_give_the_same_answers(both):
     # The traffic really reached every table (an empty answer would agree too).
     for table in TIME_SERIES_TABLES:
         assert both["postgres"].table_rows(table, "p-1"), table
+    for name in both:
+        assert not both[name].table_rows("presence_events", LOGGING_OFF)
+        assert not both[name].table_rows("downtime_reports", LOGGING_OFF)
+        assert both[name].table_rows("heartbeats", LOGGING_OFF)
     (job,) = both["postgres"].jobs_for_device("p-1")
     assert job.started_by_user_id is not None and job.filament_used_g == 3.7

@@ -176,6 +176,7 @@ async def test_downtime_history_merges_presence_and_device_reports(stores):
     stores.sync.add_device("p-1", "Printer", None, "$7$h")
     created = stores.sync.device_created_at("p-1")
     assert created is not None
+    stores.sync.set_downtime_logging("p-1", True, None, created)
     t = created + 10
     await stores.ingest.write_batch([
         accepted("p-1", Family.PRESENCE, presence(1, "online"), t),

@@ -103,9 +103,10 @@ async def make_user(stores, tmp_path: Path, email: str, printers: list[str], day
     user_id = sync.create_user(email, "$argon2id$secret-hash", "First", "Last")
     for number, device_id in enumerate(printers):
         sync.add_device(device_id, f"Printer {number}", user_id, "$7$mqtt-hash")
+        # On before the history arrives, so its presence and downtime are kept.
+        sync.set_downtime_logging(device_id, True, user_id, NOW)
         await stores.ingest.write_batch(history(device_id, days), [Rejected(
             f"printfleet/{device_id}/telemetry", device_id, "schema", "bad", 3, "abc", NOW)])
-        sync.set_downtime_logging(device_id, True, user_id, NOW)
         sync.record_command(IssuedCommand(f"tx-{device_id}", device_id, user_id, "pause", {},
                                           NOW - 61, NOW + 600))
         sync.queue_notification(ObservedEvent(

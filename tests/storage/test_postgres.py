@@ -201,9 +201,11 @@ def test_migrate_needs_no_started_pool():
     with fresh_database() as dsn:
         store = PostgresSyncStore(dsn)
         assert store.migrate() == [m.version for m in migrations_for("postgres")]
-        asyncio.run(write_presence(dsn))
         store.start()
         try:
+            store.add_device("p-1", "Printer", None, "$7$h")
+            store.set_downtime_logging("p-1", True, None, 0.0)  # presence history is kept
+            asyncio.run(write_presence(dsn))
             assert [r["status"] for r in store.table_rows("presence_events", "p-1")] == ["online"]
         finally:
             store.stop()

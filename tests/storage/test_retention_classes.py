@@ -82,6 +82,8 @@ def _device_rows(age_days: float) -> list[Accepted]:
 async def _prepare(stores, settings: Settings) -> CameraImages:
     sync = stores.sync
     sync.add_device(DEVICE, "Retention printer", None, "hash")
+    # On from the start, so the downtime class has presence events and reports.
+    sync.set_downtime_logging(DEVICE, True, None, NOW - 3000 * DAY_S)
     user = sync.create_user("ret@example.org", "hash")
     images = CameraImages(sync, settings.camera_dir)
     for age_days in AGES:
@@ -187,3 +189,18 @@ async def test_a_class_runs_on_its_own_setting(stores, settings):
     assert outcome.rows == 5  # 2000, 400, 100, 40 and 8 days
     ats = [row[0] for row in stores.sync.query_rows("SELECT at FROM actions", ())]
     assert sorted(round((NOW - at) / DAY_S) for at in ats) == [1, 6]
+
+
+async def test_downtime_kept_before_logging_was_turned_off_stays_until_retention_removes_it(
+        stores, settings):
+    await _prepare(stores, settings)
+    sync = stores.sync
+    sync.set_downtime_logging(DEVICE, False, None, NOW)  # turning it off deletes nothing
+    ages = {table: sorted(round((NOW - row["ts"]) / DAY_S) for row in sync.table_rows(table, DEVICE))
+            for table in ("presence_events", "downtime_reports")}
+    assert ages == {table: sorted(AGES) for table in ages}
+    [outcome] = Retention(settings, sync).run(NOW, ["downtime"])
+    assert outcome.rows == 2 * 2  # presence and reports of 2000 and 400 days
+    for table in ages:
+        left = sorted(round((NOW - row["ts"]) / DAY_S) for row in sync.table_rows(table, DEVICE))
+        assert left == [1, 6, 8, 40, 100], table

@@ -82,6 +82,8 @@ def printers(store, users, db_path):
     alice, bob = users[ALICE[0]], users[BOB[0]]
     store.add_device("alice-mk4", "Alice MK4", alice, "x")
     store.add_device("bob-voron", "Bob Voron", bob, "x")
+    # Alice logs her printer's downtime (from before its history), Bob does not.
+    store.set_downtime_logging("alice-mk4", True, alice, NOW - 40 * HOUR)
     # Three hours of a sample a minute, then a gap (printer off), then one more.
     samples = [temps(100 + n, NOW - 20 * HOUR + n * 60, 200 + n % 5, 60.0) for n in range(180)]
     samples.append(temps(299, NOW - 10 * HOUR, 25.0, 24.0))
@@ -165,13 +167,57 @@ def test_the_json_twin_and_the_chart_json(alice_client):
     assert (record["outcome"], record["pause_count"]) == ("finished", 1)
     assert data["downtime"][0]["cause"] == "network"
     assert data["uptime_by_day"][0]["uptime_pct"] <= 100
-    assert data["settings"]["set_here"] is False
+    assert (data["settings"]["set_here"], data["settings"]["downtime_logging"]) == (True, True)
+    assert (data["downtime_logging_on"], data["downtime_logged_since"]) == (True, NOW - 40 * HOUR)
     chart = alice_client.get("/api/v1/printers/alice-mk4/chart?range=24h").get_json()
     assert chart["source"] == "telemetry_1m" and chart["step_s"] == 60
     assert chart["columns"] == ["t", "avg", "min", "max", "target"]
     assert len(chart["heaters"]["tool0"]) == 181
     assert chart["heaters"]["bed"][0][4] == 60.0
     assert alice_client.get("/api/v1/printers/alice-mk4/chart?range=2d").status_code == 400
+
+
+LOGGING_OFF = ("Downtime logging is off for this printer: nothing is recorded. "
+               "Turn it on to keep a history.")
+
+
+def test_a_printer_without_downtime_logging_says_so_and_shows_no_history(app, store, users,
+                                                                         db_path):
+    bob = users[BOB[0]]
+    store.add_device("bob-voron", "Bob Voron", bob, "x")
+    store_messages(db_path, "bob-voron", [
+        Presence(v=SCHEMA_VERSION, ts=NOW - 3 * HOUR, seq=1, status="online"),
+        Presence(v=SCHEMA_VERSION, ts=NOW - 2 * HOUR, seq=2, status="offline"),
+        Downtime(v=SCHEMA_VERSION, ts=NOW - HOUR, seq=3, started_at=NOW - 2 * HOUR,
+                 ended_at=NOW - HOUR, cause="network"),
+        Presence(v=SCHEMA_VERSION, ts=NOW - HOUR, seq=4, status="online")])
+    client = app.test_client()
+    sign_in(client, *BOB)
+    page = text(client.get("/printers/bob-voron"))
+    assert f'<p data-field="downtime-off">{LOGGING_OFF}</p>' in page  # next to the switch
+    assert 'data-field="downtime-logging" data-on="false">Off' in page
+    assert f'data-field="downtime-history-off">{LOGGING_OFF}</p>' in page
+    assert 'data-field="uptime-off"' in page
+    assert 'data-field="cause"' not in page and 'data-field="uptime">' not in page
+    data = client.get("/api/v1/printers/bob-voron").get_json()
+    assert (data["downtime_logging_on"], data["downtime"], data["uptime_by_day"]) == (
+        False, [], [])
+    assert store.table_rows("presence_events", "bob-voron") == []
+    assert store.table_rows("downtime_reports", "bob-voron") == []
+    assert store.printers_for_user(bob)[0].presence == "online"
+
+
+def test_turning_downtime_logging_off_hides_the_history_and_keeps_its_rows(alice_client, store):
+    page = text(alice_client.get("/printers/alice-mk4"))
+    assert 'data-field="cause">network' in page and LOGGING_OFF not in page
+    assert 'data-field="downtime-logged-since">Recorded since' in page
+    page = text(form_post(alice_client, "/printers/alice-mk4",
+                          "/printers/alice-mk4/settings/downtime-logging", {"enabled": "0"},
+                          follow_redirects=True))
+    assert f'<p data-field="downtime-off">{LOGGING_OFF}</p>' in page
+    assert 'data-field="cause"' not in page and 'data-field="uptime">' not in page
+    # Nothing is deleted: it stays until retention removes it (the downtime class).
+    assert len(store.table_rows("downtime_reports", "alice-mk4")) == 1
 
 
 def test_every_route_answers_404_for_another_users_printer(alice_client, users):
