@@ -27,9 +27,10 @@ pytestmark = pytest.mark.timeout(150)
 @pytest.fixture
 def stack(tmp_path):
     data = tmp_path / "data"
-    ports = {"broker": free_port(), "web": free_port()}
+    ports = {"broker": free_port(), "local": free_port(), "web": free_port()}
     env = {**os.environ, "PRINTFLEET_DATA_DIR": str(data),
            "PRINTFLEET_BROKER__PORT": str(ports["broker"]),
+           "PRINTFLEET_BROKER__LOCAL_PORT": str(ports["local"]),
            "PRINTFLEET_WEB__PORT": str(ports["web"]),
            "PRINTFLEET_BROKER__TOPIC_PREFIX": unique_prefix()}
     process = subprocess.Popen(

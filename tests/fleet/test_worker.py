@@ -18,7 +18,7 @@ from printfleet_protocol.payloads import SCHEMA_VERSION, Heater, JobEvent, Telem
 from storage import open_ingest_store
 
 from ..storage.postgres_server import fresh_database
-from ..support import connect_client, make_settings, wait_until
+from ..support import make_settings, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,7 +41,7 @@ def device(broker, store, context):
     credentials = context.provisioner(store).provision("printer-1", "Printer 1", None)
 
     def connected():
-        client = connect_client(broker.port, credentials.username, credentials.password,
+        client = broker.connect_device(credentials.username, credentials.password,
                                 client_id="printer-1")
         if client.connect_result[0].is_failure:
             client.close()
