@@ -47,8 +47,10 @@ def server_names(settings: Settings) -> list[str]:
 def device_ca_file(settings: Settings) -> Path | None:
     """The CA certificate devices must trust, or None where they trust their system's CAs."""
     broker = settings.broker
+    if broker.tls_ca_file:
+        return Path(broker.tls_ca_file)
     if broker.tls_cert_file:
-        return Path(broker.tls_ca_file) if broker.tls_ca_file else None
+        return None
     return GeneratedFiles(settings.generated_tls_dir).ca_cert
 
 

@@ -45,9 +45,11 @@ class BrokerSettings(_Section):
     # private CA and a certificate in <data_dir>/secrets/tls/ and renews it.
     tls_cert_file: str = ""
     tls_key_file: str = ""
-    # With your own certificate: the CA certificate devices must trust, handed
-    # to them when they pair. Empty: devices trust their system's CAs (right
-    # for a public CA such as Let's Encrypt).
+    # The CA certificate that signed the broker's certificate: handed to
+    # devices when they pair, trusted by Printfleet's own TLS clients. Empty:
+    # the generated CA, or with your own certificate the system's CAs (right
+    # for a public CA such as Let's Encrypt). On a worker on another machine
+    # (local_port = 0): a copy of the broker's CA.
     tls_ca_file: str = ""
     # The generated certificate names localhost, 127.0.0.1, ::1 and this
     # machine's host name; add every other name or address devices use.
@@ -57,9 +59,6 @@ class BrokerSettings(_Section):
         if bool(self.tls_cert_file) != bool(self.tls_key_file):
             raise ValueError("tls_cert_file and tls_key_file go together: set both (your own "
                              "certificate) or neither (Printfleet generates one)")
-        if self.tls_ca_file and not self.tls_cert_file:
-            raise ValueError("tls_ca_file only goes with your own tls_cert_file; devices are "
-                             "handed the generated CA otherwise")
         if self.local_port and self.local_port == self.port:
             raise ValueError(f"local_port must differ from port ({self.port})")
 

@@ -36,7 +36,7 @@ def _device(broker: RunningBroker, credentials):
 
 def _try_connect(broker, credentials):
     client = broker.connect_device(credentials.username, credentials.password,
-                            client_id=credentials.device_id)
+                                   client_id=credentials.device_id)
     if client.connect_result[0].is_failure:
         client.close()
         return None
@@ -106,7 +106,7 @@ def test_revoked_device_is_disconnected_and_refused(broker, devices, store, cont
     wait_until(lambda: not a.client.is_connected(), 5, "the revoked device to be dropped")
     a.close()
     again = broker.connect_device(a_credentials.username, a_credentials.password,
-                           client_id="device-a")
+                                  client_id="device-a")
     assert again.connect_result[0].is_failure
     again.close()
 

@@ -11,7 +11,7 @@ from ..support import wait_until
 
 def _accepted(broker, credentials):
     client = broker.connect_device(credentials.username, credentials.password,
-                            client_id=credentials.device_id)
+                                   client_id=credentials.device_id)
     if client.connect_result[0].is_failure:
         client.close()
         return None

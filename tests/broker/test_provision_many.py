@@ -40,7 +40,7 @@ def test_a_bad_id_in_a_batch_is_refused_with_a_clear_error(broker, store, contex
 
 def _accepted(broker, credentials):
     client = broker.connect_device(credentials.username, credentials.password,
-                            client_id=credentials.device_id)
+                                   client_id=credentials.device_id)
     if client.connect_result[0].is_failure:
         client.close()
         return None

@@ -74,7 +74,7 @@ async def test_metrics_show_ingest_batches_lag_rejects_and_online_devices(broker
 
 def _connected(broker, credentials):
     client = broker.connect_device(credentials.username, credentials.password,
-                            credentials.device_id)
+                                   credentials.device_id)
     if client.connect_result[0].is_failure:
         client.close()
         return None

@@ -42,7 +42,7 @@ def device(broker, store, context):
 
     def connected():
         client = broker.connect_device(credentials.username, credentials.password,
-                                client_id="printer-1")
+                                       client_id="printer-1")
         if client.connect_result[0].is_failure:
             client.close()
             return None
