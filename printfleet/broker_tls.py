@@ -39,7 +39,9 @@ def listener_tls(settings: Settings) -> ListenerTls:
 
 def server_names(settings: Settings) -> list[str]:
     """Names the generated certificate carries: loopback, this host, and the configured extras."""
-    names = ["localhost", "127.0.0.1", "::1", socket.gethostname(), socket.getfqdn(),
+    # The host name, not getfqdn(): that asks DNS, which may be slow or answer
+    # differently from one start to the next (and so churn the certificate).
+    names = ["localhost", "127.0.0.1", "::1", socket.gethostname(),
              *settings.broker.tls_extra_names]
     return list(dict.fromkeys(name.strip().lower() for name in names if name.strip()))
 

@@ -21,7 +21,8 @@ import pytest
 from printfleet.camera_watch import CameraWatches
 from printfleet.device_commands import fleet_publisher
 from printfleet.tls_certificates import GeneratedFiles, ensure_server_certificate
-from printfleet_agent.settings import CameraConfig
+from printfleet_agent.settings import CameraConfig, load
+from printfleet_protocol.settings import SettingsError
 
 from ..tcp_proxy import TcpProxy
 from .conftest import eventually
@@ -133,3 +134,11 @@ async def test_an_agent_that_cannot_verify_the_broker_logs_why_and_never_sends_i
     assert password_of(settings).encode() not in wire
     assert b"printer-doubt" not in wire, "no MQTT CONNECT (it names the client id) went out"
     assert "printer-doubt" not in broker.log(), "the broker never saw this device connect"
+
+
+def test_plaintext_is_refused_in_the_settings_unless_the_broker_is_on_this_machine():
+    assert load(None, environ={"PRINTFLEET_AGENT_BROKER__TLS": "false"}).broker.tls is False
+    with pytest.raises(SettingsError, match="only allowed for a broker on this machine"):
+        load(None, environ={"PRINTFLEET_AGENT_BROKER__TLS": "false",
+                            "PRINTFLEET_AGENT_BROKER__HOST": "printfleet.example.org"})
+    assert load(None, environ={}).broker.tls is True, "TLS is the default"
