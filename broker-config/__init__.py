@@ -9,10 +9,11 @@ credentials are gone. See docs/broker.md.
 """
 
 from .credentials import hash_password, new_secret, render_password_file
-from .render import BrokerPaths, reload_broker, render_config
+from .render import BrokerPaths, ListenerTls, reload_broker, render_config
 
 __all__ = [
     "BrokerPaths",
+    "ListenerTls",
     "hash_password",
     "new_secret",
     "reload_broker",

@@ -49,16 +49,31 @@ class BrokerPaths:
         return self.root / "mosquitto.log"
 
 
+@dataclass(frozen=True)
+class ListenerTls:
+    """The device listener's certificate (chain first) and private key, as PEM files."""
+
+    cert_file: Path
+    key_file: Path
+
+
 def render_config(
     paths: BrokerPaths,
     *,
     port: int,
     bind_address: str,
+    tls: ListenerTls,
+    local_port: int,
     topic_prefix: str,
     fleet_username: str,
     max_packet_size: int,
 ) -> Path:
-    """Write mosquitto.conf and the ACL file; return the config path."""
+    """Write mosquitto.conf and the ACL file; return the config path.
+
+    Devices get `port` with TLS only; there is no way to render a plaintext
+    device listener. `local_port` (0: none) is a plaintext listener bound to
+    127.0.0.1 for Printfleet's own processes on this machine.
+    """
     paths.root.mkdir(parents=True, exist_ok=True)
     paths.persistence_dir.mkdir(exist_ok=True)
     os.chmod(paths.root, 0o700)
@@ -76,6 +91,9 @@ def render_config(
         acl_file=paths.acl_file,
         port=port,
         bind_address=bind_address,
+        cert_file=tls.cert_file,
+        key_file=tls.key_file,
+        local_listener=_local_listener(local_port),
         max_packet_size=max_packet_size,
         persistence_dir=paths.persistence_dir,
         pid_file=paths.pid_file,
@@ -94,6 +112,14 @@ def reload_broker(paths: BrokerPaths) -> bool:
     except (FileNotFoundError, ValueError, ProcessLookupError):
         return False
     return True
+
+
+def _local_listener(local_port: int) -> str:
+    if not local_port:
+        return "# No plaintext listener: every client, Printfleet's own included, uses TLS."
+    return ("# Printfleet's own processes on this machine (worker, scheduler, web): plaintext,\n"
+            "# bound to loopback, so this traffic never leaves the machine.\n"
+            f"listener {local_port} 127.0.0.1\nprotocol mqtt\nmax_connections -1")
 
 
 def _template(name: str) -> Template:

@@ -16,6 +16,7 @@ from typing import Any, TypeGuard
 from gmqtt import Client, Subscription
 from gmqtt.mqtt.constants import MQTTv50
 
+from printfleet.broker_endpoint import fleet_endpoint
 from printfleet.settings import Settings
 from printfleet_protocol import Family, device_topic, encode
 from printfleet_protocol.payloads import SCHEMA_VERSION, StoredAck
@@ -85,15 +86,17 @@ class FleetWorker:
         await self._start_camera()
         self._client = self._build_client()
         broker = self._settings.broker
+        endpoint = fleet_endpoint(self._settings)
         try:
-            await self._client.connect(broker.host, broker.port, keepalive=30, version=MQTTv50)
+            await self._client.connect(endpoint.host, endpoint.port, keepalive=30,
+                                       version=MQTTv50, ssl=endpoint.ssl_context or False)
         except Exception as error:
             with contextlib.suppress(Exception):  # close the refused connection's socket
                 await self._client.disconnect()
             await self._stop_camera()
             await self._batcher.stop()
             await self._store.stop()
-            raise BrokerRefused(f"cannot connect to MQTT broker at {broker.host}:{broker.port} "
+            raise BrokerRefused(f"cannot connect to MQTT broker at {endpoint} "
                                 f"as {broker.fleet_username!r}: {error}") from error
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
         self._metrics_task = asyncio.create_task(self._publish_metrics(), name="metrics")

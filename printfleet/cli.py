@@ -17,6 +17,7 @@ from printfleet_protocol.settings import SettingsError, check_config_report
 from storage import BackendUnavailable
 
 from . import commands, privacy_cli, retention_cli
+from .broker_tls import BrokerTlsError, check_operator_certificate_if_any
 from .context import Context
 from .settings import Settings, load
 
@@ -48,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         print(check_config_report(error.errors), file=sys.stderr)
         return 2
     if args.check_config:
+        try:
+            check_operator_certificate_if_any(settings)
+        except BrokerTlsError as error:
+            print(error, file=sys.stderr)
+            return 2
         print(_config_summary(settings))
         return 0
     try:
@@ -71,7 +77,7 @@ def _export_flag_overrides(args: argparse.Namespace) -> None:
 
 def _config_summary(settings: Settings) -> str:
     return (f"configuration OK: data in {settings.data_path}, {settings.storage.backend} store, "
-            f"broker {settings.broker.host}:{settings.broker.port}, "
+            f"broker {settings.broker.host}:{settings.broker.port} (TLS), "
             f"web http://{settings.web.host}:{settings.web.port}/")
 
 

@@ -18,6 +18,7 @@ from . import limits, stack
 from . import scheduler as scheduler_module
 from . import simulate as simulate_module
 from . import status as status_module
+from .broker_endpoint import fleet_endpoint
 from .context import Context
 
 logger = logging.getLogger(__name__)
@@ -216,12 +217,19 @@ def up(context: Context, args: argparse.Namespace) -> int:
         mosquitto = stack.find_mosquitto(settings.broker.mosquitto_path)
         stack.check_port_free(settings.broker.bind_address, settings.broker.port, "MQTT broker",
                               "--broker-port or PRINTFLEET_BROKER__PORT")
+        if settings.broker.local_port:
+            stack.check_port_free("127.0.0.1", settings.broker.local_port,
+                                  "broker's local listener", "PRINTFLEET_BROKER__LOCAL_PORT")
         stack.check_port_free(settings.web.host, settings.web.port, "web UI",
                               "--web-port or PRINTFLEET_WEB__PORT")
     except stack.StackError as error:
         raise CommandError(str(error)) from None
     store = context.open_store(migrate=True)
-    config_path = stack.prepare(context, store)
+    try:
+        config_path = stack.prepare(context, store)
+    except stack.StackError as error:
+        store.stop()
+        raise CommandError(str(error)) from None
     email, password_file = stack.ensure_admin(context, store)
     store.stop()
     children: list[stack.Child] = []
@@ -229,7 +237,9 @@ def up(context: Context, args: argparse.Namespace) -> int:
     limits.raise_open_file_limit()
     try:
         children.append(stack.spawn("mosquitto", [mosquitto, "-c", str(config_path)]))
-        stack.wait_for_port(settings.broker.host, settings.broker.port, children[-1])
+        # The last listener Mosquitto opens is the one the worker uses.
+        endpoint = fleet_endpoint(settings)
+        stack.wait_for_port(endpoint.host, endpoint.port, children[-1])
         children.append(stack.spawn("worker", stack.printfleet_argv(args.config, "worker")))
         children.append(stack.spawn("scheduler", stack.printfleet_argv(args.config, "scheduler")))
         children.append(stack.spawn("web", stack.printfleet_argv(args.config, "web")))
@@ -252,7 +262,7 @@ def _announce(context: Context, email: str, password_file: object, printers: int
         "",
         f"Printfleet is running: http://{host}:{web_settings.port}/",
         f"  sign in as {email} with the password in {password_file}",
-        f"  MQTT broker on port {context.settings.broker.port} "
+        f"  MQTT broker for devices on port {context.settings.broker.port} (TLS) "
         f"(log: {context.broker_paths.log_file}); data in {context.settings.data_path}",
     ]
     if printers:

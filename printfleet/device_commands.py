@@ -11,6 +11,7 @@ only that the device exists and the command is well formed.
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 import uuid
@@ -24,6 +25,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from printfleet_protocol import Family, PayloadError, decode, device_topic, encode
 from printfleet_protocol.payloads import SCHEMA_VERSION, Command, CommandKind
 from storage import IssuedCommand, SyncStore
+
+from .broker_endpoint import fleet_endpoint
 
 if TYPE_CHECKING:
     from .context import Context
@@ -82,15 +85,17 @@ def _checked(command: Command) -> tuple[bytes, Command]:
 
 def fleet_publisher(context: Context) -> MqttPublisher:
     """A publisher on the broker the settings name, as the fleet's service account."""
-    broker = context.settings.broker
-    return MqttPublisher(broker.host, broker.port, broker.fleet_username, context.fleet_password)
+    endpoint = fleet_endpoint(context.settings)
+    return MqttPublisher(endpoint.host, endpoint.port, context.settings.broker.fleet_username,
+                         context.fleet_password, ssl_context=endpoint.ssl_context)
 
 
 class MqttPublisher:
     """Publishes commands as the fleet's service account over one reused connection."""
 
     def __init__(self, host: str, port: int, username: str, password: str,
-                 timeout_s: float = PUBLISH_TIMEOUT_S) -> None:
+                 timeout_s: float = PUBLISH_TIMEOUT_S,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._host, self._port, self._timeout_s = host, port, timeout_s
         self._connected = threading.Event()
         self._refused: str | None = None
@@ -98,6 +103,8 @@ class MqttPublisher:
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5,
                                    client_id=f"{username}-commands-{uuid.uuid4().hex[:8]}")
         self._client.username_pw_set(username, password)
+        if ssl_context is not None:
+            self._client.tls_set_context(ssl_context)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._started = False

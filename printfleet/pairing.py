@@ -49,6 +49,9 @@ class BrokerAddress:
     host: str
     port: int
     topic_prefix: str
+    # The CA certificate (PEM) the device must trust for the broker's TLS
+    # certificate; '' when the broker's certificate is from a public CA.
+    ca_pem: str = ""
 
 
 def _hash(secret: str) -> str:
@@ -116,7 +119,8 @@ class PairingService:
         self._store.park_pending_credentials(pending.id, json.dumps({
             "device_id": credentials.device_id, "username": credentials.username,
             "password": credentials.password, "broker_host": self._broker.host,
-            "broker_port": self._broker.port, "topic_prefix": self._broker.topic_prefix}))
+            "broker_port": self._broker.port, "topic_prefix": self._broker.topic_prefix,
+            "broker_ca_pem": self._broker.ca_pem}))
         return pending
 
     def waiting_on_network(self, public_ip: str) -> list[PendingDevice]:

@@ -34,6 +34,33 @@ class BrokerSettings(_Section):
     # Secret by reference: a file holding the fleet account's password.
     # Empty: <data_dir>/secrets/fleet_mqtt_password, created on first start.
     fleet_password_file: str = ""
+    # Devices connect to `port` with MQTT over TLS, never in clear. Printfleet's
+    # own processes on this machine (worker, scheduler, web) use a plaintext
+    # listener bound to 127.0.0.1 on this port: their traffic never leaves the
+    # machine. 0: no plaintext listener; they connect to host:port over TLS too
+    # (workers on other machines do that).
+    local_port: Port = 1885
+    # The device listener's certificate (with its chain) and private key, PEM
+    # files, e.g. from your CA or Let's Encrypt. Empty: Printfleet makes a
+    # private CA and a certificate in <data_dir>/secrets/tls/ and renews it.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # The CA certificate that signed the broker's certificate: handed to
+    # devices when they pair, trusted by Printfleet's own TLS clients. Empty:
+    # the generated CA, or with your own certificate the system's CAs (right
+    # for a public CA such as Let's Encrypt). On a worker on another machine
+    # (local_port = 0): a copy of the broker's CA.
+    tls_ca_file: str = ""
+    # The generated certificate names localhost, 127.0.0.1, ::1 and this
+    # machine's host name; add every other name or address devices use.
+    tls_extra_names: list[str] = []
+
+    def __post_init__(self) -> None:
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("tls_cert_file and tls_key_file go together: set both (your own "
+                             "certificate) or neither (Printfleet generates one)")
+        if self.local_port and self.local_port == self.port:
+            raise ValueError(f"local_port must differ from port ({self.port})")
 
 
 class FleetSettings(_Section):
@@ -296,6 +323,10 @@ class Settings(_Section):
     def fleet_password_path(self) -> Path:
         configured = self.broker.fleet_password_file
         return Path(configured) if configured else self.secrets_dir / "fleet_mqtt_password"
+
+    @property
+    def generated_tls_dir(self) -> Path:
+        return self.secrets_dir / "tls"
 
     @property
     def files_dir(self) -> Path:

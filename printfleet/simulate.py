@@ -16,6 +16,7 @@ from printfleet_agent.settings import (
 )
 from storage import SyncStore
 
+from .broker_tls import device_ca_file
 from .context import Context
 
 logger = logging.getLogger(__name__)
@@ -38,10 +39,14 @@ def provision_simulated(context: Context, store: SyncStore, count: int, owner_us
         printers.append(PrinterConfig(device_id=device_id, name=name, downtime_logging=True,
                                       simulated=_simulated(job_duration_s, number)))
     server = context.settings
+    # Simulated printers connect like real ones: to the device listener, over
+    # TLS, trusting the CA a real device is handed when it pairs.
+    ca_file = device_ca_file(server)
     return AgentSettings(
         data_dir=str(root), heartbeat_interval_s=heartbeat_interval_s,
         broker=BrokerSettings(host=server.broker.host, port=server.broker.port,
-                              topic_prefix=server.broker.topic_prefix),
+                              topic_prefix=server.broker.topic_prefix,
+                              tls_ca_file=str(ca_file) if ca_file else ""),
         printers=printers)
 
 

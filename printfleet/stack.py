@@ -18,6 +18,7 @@ from broker_config import render_config
 from broker_config.credentials import read_or_create_secret
 from storage import SyncStore
 
+from .broker_tls import BrokerTlsError, listener_tls
 from .context import Context
 
 logger = logging.getLogger(__name__)
@@ -63,10 +64,15 @@ def find_mosquitto(path: str) -> str:
 
 
 def prepare(context: Context, store: SyncStore) -> Path:
-    """Render the broker config and credentials for the data directory."""
+    """Render the broker config (TLS for devices) and credentials for the data directory."""
     settings = context.settings
+    try:
+        tls = listener_tls(settings)
+    except BrokerTlsError as error:
+        raise StackError(f"cannot set up TLS for devices: {error}") from None
     config = render_config(
         context.broker_paths, port=settings.broker.port, bind_address=settings.broker.bind_address,
+        tls=tls, local_port=settings.broker.local_port,
         topic_prefix=settings.broker.topic_prefix, fleet_username=settings.broker.fleet_username,
         max_packet_size=settings.fleet.max_payload_bytes + 1024)
     context.provisioner(store).sync_broker()

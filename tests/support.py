@@ -16,10 +16,13 @@ import msgspec
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broker_config import BrokerPaths, render_config
+from broker_config import BrokerPaths
 from printfleet import settings as settings_module
+from printfleet import stack
+from printfleet.broker_tls import device_ca_file
 from printfleet.context import Context
 from printfleet.settings import Settings
+from printfleet_agent.broker_tls import client_context
 
 
 def free_port() -> int:
@@ -46,7 +49,7 @@ def make_settings(data_dir: Path, **sections: dict) -> Settings:
     base = settings_module.load(None, environ={})
     changes = {
         "top": {"data_dir": str(data_dir)},
-        "broker": {"port": free_port(), "topic_prefix": unique_prefix()},
+        "broker": {"port": free_port(), "local_port": free_port(), "topic_prefix": unique_prefix()},
         "web": {"port": free_port()},
         "presence": {"check_interval_s": 0.2},
     }
@@ -77,7 +80,20 @@ class RunningBroker:
 
     @property
     def port(self) -> int:
+        """The device listener: MQTT over TLS only."""
         return self.context.settings.broker.port
+
+    @property
+    def local_port(self) -> int:
+        """The plaintext loopback listener Printfleet's own processes use."""
+        return self.context.settings.broker.local_port
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA devices trust (the generated one, unless a test configured its own)."""
+        found = device_ca_file(self.context.settings)
+        assert found is not None
+        return found
 
     @property
     def prefix(self) -> str:
@@ -86,6 +102,16 @@ class RunningBroker:
     @property
     def paths(self) -> BrokerPaths:
         return self.context.broker_paths
+
+    def connect_device(self, username: str | None, password: str | None,
+                       client_id: str | None = None, wait: bool = True) -> MqttTestClient:
+        """A client on the device listener, as devices connect: TLS, trusting the broker's CA."""
+        return connect_client(self.port, username, password, client_id, wait, ca_file=self.ca_file)
+
+    def connect_fleet(self) -> MqttTestClient:
+        """The fleet service account on the local listener, as Printfleet's processes connect."""
+        return connect_client(self.local_port, self.context.settings.broker.fleet_username,
+                              self.context.fleet_password)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -100,15 +126,12 @@ class RunningBroker:
 
 
 def start_broker(context: Context) -> RunningBroker:
-    """Render broker-config for the context's data dir and start Mosquitto on its port."""
+    """Render broker-config as `printfleet up` does and start Mosquitto on the context's ports."""
     settings = context.settings
     mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     store = context.open_store(migrate=True)
-    config = render_config(
-        context.broker_paths, port=settings.broker.port, bind_address="127.0.0.1",
-        topic_prefix=settings.broker.topic_prefix, fleet_username=settings.broker.fleet_username,
-        max_packet_size=settings.fleet.max_payload_bytes + 1024)
-    context.provisioner(store).sync_broker()
+    config = stack.prepare(context, store)
+    store.stop()
     process = subprocess.Popen([mosquitto, "-c", str(config)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     broker = RunningBroker(context, process)
@@ -118,6 +141,8 @@ def start_broker(context: Context) -> RunningBroker:
         return listening(settings.broker.port)
 
     wait_until(up, 10, "mosquitto to listen")
+    if settings.broker.local_port:
+        wait_until(lambda: listening(settings.broker.local_port), 10, "the local listener")
     return broker
 
 
@@ -151,10 +176,17 @@ class MqttTestClient:
 
 
 def connect_client(port: int, username: str | None, password: str | None,
-                   client_id: str | None = None, wait: bool = True) -> MqttTestClient:
-    """Connect a recording MQTT 5 client; with wait, block until CONNACK arrives."""
+                   client_id: str | None = None, wait: bool = True,
+                   ca_file: Path | None = None) -> MqttTestClient:
+    """Connect a recording MQTT 5 client; with wait, block until CONNACK arrives.
+
+    With `ca_file` it speaks TLS (the device listener), trusting that CA.
+    """
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or uuid.uuid4().hex,
                          protocol=mqtt.MQTTv5)
+    if ca_file is not None:
+        # The agent's own context: it also closes the socket of a failed handshake.
+        client.tls_set_context(client_context(ca_file))
     recorder = MqttTestClient(client)
     if username is not None:
         client.username_pw_set(username, password)

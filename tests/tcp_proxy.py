@@ -1,4 +1,8 @@
-"""A loopback TCP proxy for fault tests: relay, freeze (a silent network) or cut connections."""
+"""A loopback TCP proxy for fault tests: relay, freeze (a silent network) or cut connections.
+
+With `record=True` it also keeps every byte it relays, in both directions
+(`recorded`), so a test can check what an eavesdropper on the network saw.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,21 @@ import contextlib
 class TcpProxy:
     """Relays 127.0.0.1:<port> to a target port in the test's event loop."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, record: bool = False) -> None:
         self._target_port = target_port
+        self._record = record
         self._server: asyncio.base_events.Server | None = None
         self._flowing = asyncio.Event()
         self._flowing.set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._recorded: list[bytes] = []
         self.port = 0
+        self.connections = 0  # accepted so far
+
+    @property
+    def recorded(self) -> bytes:
+        """Everything relayed so far, both directions, in arrival order."""
+        return b"".join(self._recorded)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -41,6 +53,7 @@ class TcpProxy:
         self._writers.clear()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target_port)
         except OSError:
@@ -56,6 +69,8 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(65536):
+                if self._record:
+                    self._recorded.append(data)
                 await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()

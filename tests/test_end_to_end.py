@@ -27,9 +27,10 @@ pytestmark = pytest.mark.timeout(150)
 @pytest.fixture
 def stack(tmp_path):
     data = tmp_path / "data"
-    ports = {"broker": free_port(), "web": free_port()}
+    ports = {"broker": free_port(), "local": free_port(), "web": free_port()}
     env = {**os.environ, "PRINTFLEET_DATA_DIR": str(data),
            "PRINTFLEET_BROKER__PORT": str(ports["broker"]),
+           "PRINTFLEET_BROKER__LOCAL_PORT": str(ports["local"]),
            "PRINTFLEET_WEB__PORT": str(ports["web"]),
            "PRINTFLEET_BROKER__TOPIC_PREFIX": unique_prefix()}
     process = subprocess.Popen(
@@ -81,6 +82,16 @@ def test_a_simulated_printer_shows_up_live_on_the_printers_page(stack):
         assert printer["heaters"]["bed"]["actual"] > 22
         assert 0 < printer["progress_pct"] <= 100
         page = client.get("/printers").text
+
+    # The simulated printer got there over TLS: the device listener speaks nothing else.
+    config = (stack["data"] / "broker" / "mosquitto.conf").read_text()
+    device_listener = config[config.index(f"listener {stack['ports']['broker']} "):]
+    tls_dir = stack["data"] / "secrets" / "tls"
+    assert device_listener.split("\n\n")[0].splitlines()[2:5] == [
+        f"certfile {tls_dir / 'server.pem'}", f"keyfile {tls_dir / 'server.key'}",
+        "tls_version tlsv1.2"]
+    assert f"listener {stack['ports']['local']} 127.0.0.1\n" in config
+    assert (tls_dir / "server.key").stat().st_mode & 0o777 == 0o600
 
     row = re.search(r'data-device-id="sim-printer-01".*?</tr>', page, re.S).group(0)
     assert "Simulated printer 1" in page

@@ -27,7 +27,7 @@ from web import create_app
 from web.passwords import hash_password
 from web.server import make_server
 
-from .support import connect_client, wait_until
+from .support import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 PASSWORD = "a long enough password"
@@ -113,6 +113,10 @@ async def test_a_fresh_agent_is_claimed_by_its_code_and_reports(broker, context,
     assert waiting_for_claim(settings) == [], "the shown code is cleared once claimed"
     password_file = settings.data_path / device_id / "password"
     assert password_file.stat().st_mode & 0o777 == 0o600
+    # The broker's certificate is from the server's private CA: pairing handed the
+    # agent that CA, and the agent (configured with no CA of its own) trusts it.
+    assert not settings.broker.tls_ca_file
+    assert settings.paired_ca_path(device_id).read_text() == broker.ca_file.read_text()
     resolved = with_paired_identities(settings)
     assert resolved.printers[0].device_id == device_id
 
@@ -120,6 +124,7 @@ async def test_a_fresh_agent_is_claimed_by_its_code_and_reports(broker, context,
                          context.fleet_password)
     await worker.start()
     device = build_device(resolved, resolved.printers[0])
+    assert device.link.uses_tls
     await device.start()
     try:
         for _ in range(100):
@@ -170,7 +175,7 @@ def test_rotated_credentials_replace_the_old_ones(broker, context, store, web, u
     assert new_password != credentials.password
     with pytest.raises(PairingFailed, match="401"):
         client.rotate("printer-rot", credentials.password)
-    old = connect_client(broker.port, "printer-rot", credentials.password, "printer-rot")
+    old = broker.connect_device("printer-rot", credentials.password, "printer-rot")
     assert wait_until(lambda: old.connect_result, 5, "CONNACK")[0].is_failure
     old.close()
     new = wait_until(lambda: _connected(broker, new_password), 5, "the new password to work")
@@ -178,7 +183,7 @@ def test_rotated_credentials_replace_the_old_ones(broker, context, store, web, u
 
 
 def _connected(broker, password):
-    client = connect_client(broker.port, "printer-rot", password, "printer-rot")
+    client = broker.connect_device("printer-rot", password, "printer-rot")
     if client.connect_result[0].is_failure:
         client.close()
         return None

@@ -16,9 +16,9 @@ from flask import Blueprint, Response, abort, current_app, jsonify, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_login import login_required
 
-from broker_config.credentials import read_or_create_secret
 from printfleet.camera_watch import CameraWatches
-from printfleet.device_commands import CommandError, MqttPublisher
+from printfleet.context import Context
+from printfleet.device_commands import CommandError, MqttPublisher, fleet_publisher
 from printfleet.settings import Settings
 from storage.camera import JOB, CameraFrame
 from storage.camera_images import CameraImages
@@ -50,9 +50,7 @@ class CameraWeb:
             if self._watches is None:
                 settings = self._settings
                 broker = settings.broker
-                self._publisher = MqttPublisher(
-                    broker.host, broker.port, broker.fleet_username,
-                    read_or_create_secret(settings.fleet_password_path))
+                self._publisher = fleet_publisher(Context(settings))
                 self._watches = CameraWatches(self._publisher, broker.topic_prefix,
                                               settings.camera.watch_s,
                                               settings.camera.live_interval_s)

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from broker_config import BrokerPaths
 from broker_config.credentials import read_or_create_secret
+from printfleet.broker_tls import device_ca_pem
 from printfleet.pairing import BrokerAddress, PairingError, PairingService
 from printfleet.provisioning import DeviceProvisioner
 
@@ -35,7 +36,8 @@ def device_provisioner() -> DeviceProvisioner:
 def pairing_service() -> PairingService:
     settings = web_state().settings
     return PairingService(store(), device_provisioner(), BrokerAddress(
-        settings.broker.host, settings.broker.port, settings.broker.topic_prefix))
+        settings.broker.host, settings.broker.port, settings.broker.topic_prefix,
+        device_ca_pem(settings)))
 
 
 def client_ip() -> str:

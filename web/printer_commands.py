@@ -17,12 +17,12 @@ from flask import Blueprint, Response, flash, jsonify, redirect, request, url_fo
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from broker_config.credentials import read_or_create_secret
+from printfleet.context import Context
 from printfleet.device_commands import (
     DEFAULT_TTL_S,
     CommandError,
-    MqttPublisher,
     Publisher,
+    fleet_publisher,
     issue_command,
 )
 from printfleet.device_settings import CONFIGURE_TTL_S, configure_args
@@ -59,10 +59,7 @@ def command_publisher() -> Publisher:
     state = web_state()
     with state.publisher_lock:
         if state.publisher is None:
-            broker = state.settings.broker
-            password = read_or_create_secret(state.settings.fleet_password_path)
-            state.publisher = MqttPublisher(broker.host, broker.port, broker.fleet_username,
-                                            password)
+            state.publisher = fleet_publisher(Context(state.settings))
         return state.publisher
 
 

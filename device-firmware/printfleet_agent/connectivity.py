@@ -1,4 +1,4 @@
-"""Why the agent is offline: network, broker or credentials, checked in that order."""
+"""Why the agent is offline: network, broker, TLS or credentials, checked in that order."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ PROBE_TIMEOUT_S = 3.0
 class Step(enum.StrEnum):
     NETWORK = "network"
     BROKER = "broker"
+    TLS = "tls"
     AUTH = "auth"
     CONNECTED = "connected"
 
@@ -27,11 +28,13 @@ class Diagnosis:
 
     @property
     def cause(self) -> DowntimeCause:
+        # A broker whose certificate cannot be trusted is, to the device, no broker.
         return {Step.NETWORK: DowntimeCause.NETWORK, Step.BROKER: DowntimeCause.BROKER,
+                Step.TLS: DowntimeCause.BROKER,
                 Step.AUTH: DowntimeCause.AUTH}.get(self.failing_step, DowntimeCause.UNKNOWN)
 
 
-def diagnose(host: str, port: int, auth_refused: bool) -> Diagnosis:
+def diagnose(host: str, port: int, auth_refused: bool, tls_error: str | None = None) -> Diagnosis:
     """Find the first failing step between this machine and the broker (blocking)."""
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -47,6 +50,8 @@ def diagnose(host: str, port: int, auth_refused: bool) -> Diagnosis:
     except OSError as error:
         step = Step.BROKER if _is_loopback(addresses) else Step.NETWORK
         return Diagnosis(step, f"cannot reach {host}:{port}: {error}")
+    if tls_error:
+        return Diagnosis(Step.TLS, f"TLS with {host}:{port} failed: {tls_error}")
     if auth_refused:
         return Diagnosis(Step.AUTH, "the broker refused this device's credentials")
     return Diagnosis(Step.CONNECTED, "the broker is reachable")

@@ -277,7 +277,8 @@ class DeviceAgent:
         if await self.downtime.is_open():
             return
         diagnosis = await asyncio.to_thread(diagnose, self.link.host, self.link.port,
-                                            self.link.state.auth_refused)
+                                            self.link.state.auth_refused,
+                                            self.link.state.tls_error)
         self.last_diagnosis = diagnosis
         step = diagnosis.failing_step
         cause = diagnosis.cause if step is not Step.CONNECTED else None

@@ -19,6 +19,8 @@ from printfleet_protocol import Family, device_topic, encode
 from printfleet_protocol.payloads import SCHEMA_VERSION, Presence, PresenceStatus
 from printfleet_protocol.topics import device_subscriptions
 
+from .broker_tls import BrokerTlsContext
+
 logger = logging.getLogger(__name__)
 
 QOS = 1
@@ -32,6 +34,8 @@ class LinkState:
 
     connected: bool = False
     auth_refused: bool = False
+    # Why the last TLS handshake failed (None once one succeeds).
+    tls_error: str | None = None
     last_error: str | None = None
     last_error_at: float | None = None
     connected_since: float | None = None
@@ -50,7 +54,7 @@ class MqttLink:
     """Connects with the device's own credentials; events arrive on `events`."""
 
     def __init__(self, device_id: str, password: str, host: str, port: int, topic_prefix: str,
-                 keepalive_s: int) -> None:
+                 keepalive_s: int, tls_context: BrokerTlsContext | None = None) -> None:
         self.device_id = device_id
         self.state = LinkState(disconnected_since=time.time())
         self.events: asyncio.Queue[LinkEvent] = asyncio.Queue()
@@ -60,6 +64,13 @@ class MqttLink:
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id,
                                    protocol=mqtt.MQTTv5)
         self._client.username_pw_set(device_id, password)
+        self.uses_tls = tls_context is not None
+        self._tls_failure: str | None = None
+        if tls_context is not None:
+            # Set once, before any connection: paho then never connects without
+            # TLS, not even after a failed handshake (it only retries).
+            tls_context.on_handshake_failed = self._on_handshake_failed
+            self._client.tls_set_context(tls_context)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.max_inflight_messages_set(MAX_INFLIGHT)
         self._client.on_connect = self._on_connect
@@ -139,9 +150,20 @@ class MqttLink:
             self._record_error(f"disconnected: {reason_code}")
         self._post(LinkEvent("disconnected"))
 
+    def _on_handshake_failed(self, reason: str) -> None:
+        # paho thread, during the attempt that _on_connect_fail then reports.
+        self._tls_failure = reason
+
     def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
-        # No TCP connection at all (broker down, no network): paho retries by itself.
-        if self.state.last_error is None or "could not connect" not in self.state.last_error:
+        # No connection (broker down, no network, TLS refused): paho retries by itself.
+        tls_failure, self._tls_failure = self._tls_failure, None
+        self.state.tls_error = tls_failure
+        if tls_failure is not None:
+            text = (f"TLS handshake with {self._host}:{self._port} failed: {tls_failure}; "
+                    "not connecting without TLS, retrying")
+            if text != self.state.last_error:
+                self._record_error(text, logging.ERROR)
+        elif self.state.last_error is None or "could not connect" not in self.state.last_error:
             self._record_error(f"could not connect to {self._host}:{self._port}")
         self._post(LinkEvent("disconnected"))
 
@@ -153,7 +175,7 @@ class MqttLink:
                     reason_code: mqtt.ReasonCode, properties: object) -> None:
         self._post(LinkEvent("published", mid=mid))
 
-    def _record_error(self, text: str) -> None:
+    def _record_error(self, text: str, level: int = logging.WARNING) -> None:
         self.state.last_error = text
         self.state.last_error_at = time.time()
-        logger.warning("%s: %s", self.device_id, text)
+        logger.log(level, "%s: %s", self.device_id, text)

@@ -135,11 +135,18 @@ def with_paired_identities(settings: AgentSettings) -> AgentSettings:
     return msgspec.structs.replace(settings, printers=printers)
 
 
-def store_credentials(settings: AgentSettings, index: int, device_id: str, password: str) -> Path:
-    """Keep the password readable only by the agent's user, and remember the identity."""
+def store_credentials(settings: AgentSettings, index: int, device_id: str, password: str,
+                      broker_ca_pem: str = "") -> Path:
+    """Keep the password readable only by the agent's user, and remember the identity.
+
+    `broker_ca_pem` is the CA the server's broker certificate is signed by
+    (its own private CA); empty when it is a public CA the system trusts.
+    """
     printer = msgspec.structs.replace(settings.printers[index], device_id=device_id)
     password_path = settings.password_path(printer)
     _write_private(password_path, password + "\n")
+    if broker_ca_pem:
+        _write_private(settings.paired_ca_path(device_id), broker_ca_pem)
     _write_private(slot_file(settings, index), json.dumps({"device_id": device_id}))
     return password_path
 
@@ -154,7 +161,8 @@ def pair(settings: AgentSettings, index: int, client: PairingClient,
                                         "expires_at": registration.expires_at}))
     show(registration.code, settings.printers[index], registration)
     credentials = client.wait_for_credentials(registration)
-    store_credentials(settings, index, credentials["device_id"], credentials["password"])
+    store_credentials(settings, index, credentials["device_id"], credentials["password"],
+                      str(credentials.get("broker_ca_pem") or ""))
     waiting.unlink(missing_ok=True)
     logger.info("paired as %s", credentials["device_id"])
     return str(credentials["device_id"])

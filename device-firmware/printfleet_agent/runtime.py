@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from pathlib import Path
 
 from printfleet_protocol.topics import validate_device_id
 
+from .broker_tls import BrokerTlsContext, client_context
 from .camera import CameraSettings
 from .device import DeviceAgent, DeviceTiming
 from .downloads import FileFetcher
@@ -65,6 +67,21 @@ def build_backend(printer: PrinterConfig) -> PrinterBackend:
     raise AgentConfigError(f"printers.backend: {printer.backend!r} is not available in this build")
 
 
+def broker_tls_context(settings: AgentSettings, device_id: str) -> BrokerTlsContext | None:
+    """The link's TLS context (None only where settings allow plaintext to a local broker)."""
+    broker = settings.broker
+    if not broker.tls:
+        return None
+    ca_file: Path | None = Path(broker.tls_ca_file) if broker.tls_ca_file else None
+    if ca_file is None and settings.paired_ca_path(device_id).exists():
+        ca_file = settings.paired_ca_path(device_id)
+    try:
+        return client_context(ca_file, broker.tls_server_name)
+    except (OSError, ssl.SSLError) as error:
+        raise AgentConfigError(f"broker.tls_ca_file: cannot load {ca_file} as PEM CA "
+                               f"certificates: {error}") from None
+
+
 def build_device(settings: AgentSettings, printer: PrinterConfig, password: str | None = None,
                  backend: PrinterBackend | None = None) -> DeviceAgent:
     """Build (but do not start) the agent of one printer."""
@@ -77,7 +94,7 @@ def build_device(settings: AgentSettings, printer: PrinterConfig, password: str 
     device_dir = settings.device_dir(printer.device_id)
     broker = settings.broker
     link = MqttLink(printer.device_id, password, broker.host, broker.port, broker.topic_prefix,
-                    broker.keepalive_s)
+                    broker.keepalive_s, broker_tls_context(settings, printer.device_id))
     outbox = Outbox(device_dir / "outbox.sqlite3",
                     OutboxPolicy(telemetry_backlog=settings.offline_telemetry_backlog,
                                  thinned_interval_s=settings.offline_telemetry_interval_s,

@@ -24,11 +24,31 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
 class BrokerSettings(_Section):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 1884
     topic_prefix: str = "printfleet"
     keepalive_s: Annotated[int, msgspec.Meta(ge=5)] = 30
+    # MQTT over TLS, with the broker's certificate checked. Printfleet's
+    # device listener speaks nothing else. false is accepted only for a broker
+    # on this machine: anywhere else the password and pictures would travel in clear.
+    tls: bool = True
+    # The CA certificate to trust for the broker's certificate. Empty: the one
+    # pairing stored (<data_dir>/<device_id>/broker-ca.pem), else the system's CAs.
+    tls_ca_file: str = ""
+    # Check the broker's certificate for this name instead of `host` (e.g.
+    # when `host` is an IP address the certificate does not list).
+    tls_server_name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.tls and self.host not in LOOPBACK_HOSTS:
+            raise ValueError(f"tls = false is only allowed for a broker on this machine "
+                             f"({', '.join(LOOPBACK_HOSTS)}), not {self.host!r}: the "
+                             "device's password and camera pictures would cross the "
+                             "network unencrypted")
 
 
 class ServerSettings(_Section):
@@ -115,6 +135,10 @@ class AgentSettings(_Section):
 
     def device_dir(self, device_id: str) -> Path:
         return self.data_path / device_id
+
+    def paired_ca_path(self, device_id: str) -> Path:
+        """Where pairing keeps the CA certificate the server handed this device."""
+        return self.device_dir(device_id) / "broker-ca.pem"
 
     def password_path(self, printer: PrinterConfig) -> Path:
         if printer.password_file:

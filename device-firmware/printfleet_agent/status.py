@@ -50,6 +50,8 @@ async def device_status(device: DeviceAgent) -> dict[str, Any]:
         "device_id": device.device_id,
         "connectivity": {
             "broker": f"{device.link.host}:{device.link.port}",
+            "tls": device.link.uses_tls,
+            "tls_error": link.tls_error,
             "connected": link.connected,
             "auth_refused": link.auth_refused,
             "printer_link": device.printer_connected,
@@ -93,6 +95,9 @@ def _broken_chain(connectivity: dict[str, Any]) -> str:
     step = connectivity.get("failing_step") or ("auth" if connectivity["auth_refused"]
                                                 else "broker")
     detail = connectivity.get("detail") or f"{connectivity['broker']} unreachable"
+    if connectivity.get("tls_error"):
+        step, detail = "tls", f"TLS failed: {connectivity['tls_error']}"
     chain = {"network": "network DOWN", "broker": "network ok → broker DOWN",
+             "tls": "network ok → broker ok → TLS FAILED",
              "auth": "network ok → broker ok → auth REFUSED"}.get(step, "connecting")
     return f"{chain}: {detail}"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from printfleet.broker_endpoint import fleet_endpoint
 from printfleet.limits import open_file_limit, raise_open_file_limit
 from printfleet.settings import Settings
 
@@ -82,7 +83,8 @@ def run(settings: Settings, options: ConnectionsOptions, say: Say) -> dict[str, 
     say(f"bench: {options.devices} devices over {options.processes} processes")
     with bench_environment(settings, "sqlite", options.devices, say) as env:
         broker = env.context.settings.broker
-        observer = FleetObserver(broker.host, broker.port, broker.topic_prefix,
+        local = fleet_endpoint(env.context.settings)
+        observer = FleetObserver(local.host, local.port, broker.topic_prefix,
                                  broker.fleet_username, env.context.fleet_password)
         try:
             return _measure(env, observer, options, say)
@@ -162,10 +164,13 @@ class Holders:
 
     def __init__(self, env: Environment, count: int) -> None:
         broker = env.settings.broker
+        # The broker's loopback listener, without TLS: this measures the broker's
+        # connection handling, not TLS handshakes (docs/broker.md).
+        local = fleet_endpoint(env.settings)
         count = max(1, min(count, len(env.devices)))
         self._children = [
             Child(f"holder-{index + 1}", holder_main,
-                  HolderConfig(broker.host, broker.port, broker.topic_prefix,
+                  HolderConfig(local.host, local.port, broker.topic_prefix,
                                tuple(env.devices[index::count])))
             for index in range(count)]
 

@@ -16,6 +16,7 @@ from gmqtt import Client, Subscription
 from gmqtt.mqtt.constants import MQTTv50
 
 from fleet.worker import FleetWorker
+from printfleet.broker_endpoint import fleet_endpoint
 from printfleet.settings import Settings
 from printfleet_protocol.topics import fleet_subscription
 from storage import open_ingest_store
@@ -74,8 +75,9 @@ class Drain:
 
     async def start(self, settings: Settings, password: str) -> None:
         self.client.set_auth_credentials(settings.broker.fleet_username, password)
-        await self.client.connect(settings.broker.host, settings.broker.port, keepalive=30,
-                                  version=MQTTv50)
+        local = fleet_endpoint(settings)
+        await self.client.connect(local.host, local.port, keepalive=30, version=MQTTv50,
+                                  ssl=local.ssl_context or False)
         await asyncio.wait_for(self._subscribed.wait(), SUBSCRIBE_TIMEOUT_S)
 
     def _on_connect(self, client: Client, flags: int, rc: int, properties: dict) -> None:

@@ -60,6 +60,7 @@ def bench_environment(settings: Settings, backend: str, devices: int,
         bench_settings = with_changes(
             settings, top={"data_dir": str(scratch / "data")}, storage=storage_changes,
             broker={"host": "127.0.0.1", "bind_address": "127.0.0.1", "port": _free_port(),
+                    "local_port": _free_port(),
                     "topic_prefix": TOPIC_PREFIX, "fleet_password_file": ""},
             fleet={"metrics_port": 0})
         context = Context(bench_settings)
@@ -119,7 +120,7 @@ def _start_broker(context: Context, config: Path) -> stack.Child:
     mosquitto = stack.find_mosquitto(settings.broker.mosquitto_path)
     child = stack.spawn("mosquitto", [mosquitto, "-c", str(config)])
     try:
-        stack.wait_for_port(settings.broker.host, settings.broker.port, child)
+        stack.wait_for_port("127.0.0.1", settings.broker.local_port, child)
     except stack.StackError as error:
         stack.stop_all([child])
         raise BenchError(f"{error} (log: {context.broker_paths.log_file})") from None

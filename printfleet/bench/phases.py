@@ -6,6 +6,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from printfleet.broker_endpoint import fleet_endpoint
 from printfleet.settings import Settings
 
 from .devices import PhaseSeqs
@@ -50,11 +51,14 @@ class LoadGenerators:
     def __init__(self, settings: Settings, devices: list[tuple[str, str]], count: int) -> None:
         self.count = count = max(1, min(count, len(devices)))
         broker = settings.broker
+        # Generators publish through the loopback listener, without TLS: the
+        # bench measures ingest, not TLS (docs/broker.md).
+        local = fleet_endpoint(settings)
         groups = [tuple(devices[index::count]) for index in range(count)]
         self._shares = [len(group) / len(devices) for group in groups]
         self._children = [
             Child(f"generator-{index + 1}", generator_main,
-                  GeneratorConfig(broker.host, broker.port, broker.topic_prefix, group))
+                  GeneratorConfig(local.host, local.port, broker.topic_prefix, group))
             for index, group in enumerate(groups)]
 
     def connect(self) -> None:

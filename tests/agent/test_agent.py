@@ -15,7 +15,6 @@ import pytest
 from printfleet import scheduler
 from printfleet_protocol import Family, device_topic
 
-from ..support import connect_client
 from ..tcp_proxy import TcpProxy
 from .conftest import command, eventually
 
@@ -30,7 +29,7 @@ async def test_a_print_is_stored_and_commands_are_acknowledged(broker, worker, s
                                                                owner, make_device):
     device, _ = make_device()
     await device.start()
-    fleet = connect_client(broker.port, "fleet", context.fleet_password)
+    fleet = broker.connect_fleet()
     cmd_topic = device_topic(broker.prefix, "printer-sim", Family.COMMAND)
 
     async def send(payload: bytes) -> None:
@@ -89,6 +88,7 @@ async def test_killed_agent_goes_offline_by_last_will(broker, worker, store, con
     config.write_text(
         f'data_dir = "{settings.data_dir}"\ntelemetry_interval_s = 0.2\n'
         f"heartbeat_interval_s = 60\n[broker]\nport = {broker.port}\n"
+        f'tls_ca_file = "{broker.ca_file}"\n'
         f'topic_prefix = "{broker.prefix}"\n[[printers]]\ndevice_id = "{printer.device_id}"\n')
     process = subprocess.Popen([sys.executable, "-m", "printfleet_agent.cli", "--config",
                                 str(config)], env={**os.environ})

@@ -13,7 +13,6 @@ from printfleet_agent.settings import CameraConfig
 from printfleet_protocol import Family, decode, device_topic, encode
 from printfleet_protocol.payloads import SCHEMA_VERSION, CameraWatch
 
-from ..support import connect_client
 from .conftest import eventually
 from .file_server import FileServer
 
@@ -34,7 +33,7 @@ def files():
 
 @pytest.fixture
 def fleet(broker, context):
-    client = connect_client(broker.port, "fleet", context.fleet_password)
+    client = broker.connect_fleet()
     client.subscribe(f"{broker.prefix}/+/camera")
     yield client
     client.close()

@@ -14,7 +14,6 @@ from printfleet_agent.runtime import build_devices, run_devices
 from printfleet_agent.settings import CameraConfig, PrinterConfig
 from printfleet_protocol import Family, decode, device_topic
 
-from ..support import connect_client
 from .conftest import agent_settings, command, eventually, simulated
 from .file_server import FileServer
 
@@ -37,7 +36,7 @@ def files():
 
 @pytest.fixture
 def fleet(broker, context):
-    client = connect_client(broker.port, "fleet", context.fleet_password)
+    client = broker.connect_fleet()
     client.subscribe(f"{broker.prefix}/#")
     yield client
     client.close()
@@ -179,6 +178,14 @@ async def test_configure_switches_downtime_logging_and_refuses_unknown_keys(brok
     assert bad[1] == "failed" and "colour" in bad[2]
 
 
+def all_connected(status_file) -> bool:
+    try:
+        devices = json.loads(status_file.read_text())["devices"]
+    except (OSError, ValueError):
+        return False
+    return bool(devices) and all(d["connectivity"]["connected"] for d in devices)
+
+
 async def test_one_agent_serves_several_printers_each_with_its_own_identity(
         broker, worker, store, context, owner):
     provisioner = context.provisioner(store)
@@ -199,7 +206,9 @@ async def test_one_agent_serves_several_printers_each_with_its_own_identity(
         await eventually(lambda: sum(p.presence == "online"
                                      for p in store.printers_for_user(owner)) == 3, 15,
                          "three printers online")
-        await eventually(lambda: (settings.data_path / "status.json").exists(), 10, "status")
+        # Written every 2 s: wait for a report written after all three connected.
+        await eventually(lambda: all_connected(settings.data_path / "status.json"), 10,
+                         "a status with every printer connected")
         status = subprocess.run(
             [sys.executable, "-m", "printfleet_agent.cli", "status", "--json"],
             capture_output=True, text=True, timeout=30,

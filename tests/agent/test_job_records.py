@@ -127,6 +127,9 @@ async def test_a_streamed_file_reports_its_slicer_and_the_filament_it_pushed(
     try:
         with FileServer(routes) as server:
             await eventually(lambda: serial_device.printer_connected, 15, "the printer")
+            # The printer is connected before the broker link starts: a command
+            # sent before the agent has subscribed would find nobody.
+            await eventually(lambda: serial_device.link.state.connected, 15, "the broker")
             first = await start(server, "/cube-prusa.gcode")
             await eventually(lambda: finished(store, "printer-usb", 1), 60, "the first print")
             second = await start(server, "/cube-cura.gcode")

@@ -15,7 +15,7 @@ import pytest
 
 from printfleet_protocol import Family, device_topic
 
-from ..support import connect_client, start_broker
+from ..support import start_broker
 from .conftest import command, eventually, simulated
 
 # Several minutes when run by hand (PF_OUTAGE_S=240); short in CI.
@@ -82,12 +82,13 @@ async def test_sigkill_mid_print_loses_and_duplicates_no_must_deliver_message(
     config.write_text(
         f'data_dir = "{settings.data_dir}"\ntelemetry_interval_s = 0.2\n'
         f"heartbeat_interval_s = 1\n[broker]\nport = {broker.port}\n"
+        f'tls_ca_file = "{broker.ca_file}"\n'
         f'topic_prefix = "{broker.prefix}"\n[[printers]]\ndevice_id = "printer-crash"\n'
         f"[printers.simulated]\njob_duration_s = 60\nauto_start_after_s = 0.5\n"
         f"fail_probability = 0\nheater_time_constant_s = 0.2\n")
     agent = [sys.executable, "-m", "printfleet_agent.cli", "--config", str(config)]
     process = subprocess.Popen(agent, env={**os.environ})
-    fleet = connect_client(broker.port, "fleet", context.fleet_password)
+    fleet = broker.connect_fleet()
     cmd_topic = device_topic(broker.prefix, "printer-crash", Family.COMMAND)
     try:
         await eventually(lambda: store.table_rows("job_events", "printer-crash"), 15, "started")

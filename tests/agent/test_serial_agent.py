@@ -14,7 +14,6 @@ from printfleet_agent.runtime import build_device
 from printfleet_agent.settings import PrinterConfig, SerialConfig
 from printfleet_protocol import Family, device_topic
 
-from ..support import connect_client
 from .conftest import agent_settings, command, eventually
 from .file_server import FileServer
 
@@ -59,7 +58,7 @@ def events(store):
 async def test_streamed_print_finishes_and_a_pulled_cable_fails_the_next(
         broker, worker, store, context, serial_device, gcode_url):
     device, emulator = serial_device
-    fleet = connect_client(broker.port, "fleet", context.fleet_password)
+    fleet = broker.connect_fleet()
     topic = device_topic(broker.prefix, "printer-usb", Family.COMMAND)
     def start_print(transaction: str, path: str) -> bytes:
         body = FILES[path]

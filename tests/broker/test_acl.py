@@ -9,7 +9,7 @@ import pytest
 
 from printfleet_protocol import Family, device_topic
 
-from ..support import RunningBroker, connect_client, wait_until
+from ..support import RunningBroker, wait_until
 
 SETTLE_S = 0.5  # time for a message that *would* be delivered to arrive
 
@@ -23,8 +23,7 @@ def devices(broker, store, context):
 
 
 def _fleet(broker: RunningBroker, context):
-    fleet = connect_client(broker.port, context.settings.broker.fleet_username,
-                           context.fleet_password)
+    fleet = broker.connect_fleet()
     assert not fleet.connect_result[0].is_failure
     assert not fleet.subscribe(f"{broker.prefix}/#")[0].is_failure
     return fleet
@@ -36,8 +35,8 @@ def _device(broker: RunningBroker, credentials):
 
 
 def _try_connect(broker, credentials):
-    client = connect_client(broker.port, credentials.username, credentials.password,
-                            client_id=credentials.device_id)
+    client = broker.connect_device(credentials.username, credentials.password,
+                                   client_id=credentials.device_id)
     if client.connect_result[0].is_failure:
         client.close()
         return None
@@ -86,9 +85,9 @@ def test_device_reads_and_writes_only_its_own_subtree(broker, devices, context):
 
 
 def test_anonymous_and_wrong_password_are_refused(broker, devices):
-    anonymous = connect_client(broker.port, None, None)
+    anonymous = broker.connect_device(None, None)
     assert anonymous.connect_result[0].is_failure
-    wrong = connect_client(broker.port, "device-a", "not-the-password")
+    wrong = broker.connect_device("device-a", "not-the-password")
     assert wrong.connect_result[0].is_failure
     assert wrong.connect_result[0] in (mqtt.ReasonCode(mqtt.PacketTypes.CONNACK, "Not authorized"),
                                        mqtt.ReasonCode(mqtt.PacketTypes.CONNACK,
@@ -106,8 +105,8 @@ def test_revoked_device_is_disconnected_and_refused(broker, devices, store, cont
     # Mosquitto re-checks connected clients on reload and drops the revoked one.
     wait_until(lambda: not a.client.is_connected(), 5, "the revoked device to be dropped")
     a.close()
-    again = connect_client(broker.port, a_credentials.username, a_credentials.password,
-                           client_id="device-a")
+    again = broker.connect_device(a_credentials.username, a_credentials.password,
+                                  client_id="device-a")
     assert again.connect_result[0].is_failure
     again.close()
 
@@ -117,7 +116,7 @@ def test_rotated_password_replaces_the_old_one(broker, devices, store, context):
     log_size = len(broker.log())
     rotated = context.provisioner(store).rotate("device-a")
     broker.wait_for_log("Reloading config", after=log_size)
-    old = connect_client(broker.port, "device-a", a_credentials.password)
+    old = broker.connect_device("device-a", a_credentials.password)
     assert old.connect_result[0].is_failure
     old.close()
     new = _device(broker, rotated)
@@ -128,8 +127,7 @@ def test_rotated_password_replaces_the_old_one(broker, devices, store, context):
 def test_the_fleet_reads_the_brokers_client_count_and_devices_do_not(broker, devices, context):
     a_credentials, _ = devices
     a = _device(broker, a_credentials)
-    fleet = connect_client(broker.port, context.settings.broker.fleet_username,
-                           context.fleet_password)
+    fleet = broker.connect_fleet()
     connected = "$SYS/broker/clients/connected"
     a.subscribe(connected)
     fleet.subscribe(connected)

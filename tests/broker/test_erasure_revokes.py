@@ -6,12 +6,12 @@ import time
 
 from printfleet.erasure import erase_account
 
-from ..support import connect_client, wait_until
+from ..support import wait_until
 
 
-def _accepted(port, credentials):
-    client = connect_client(port, credentials.username, credentials.password,
-                            client_id=credentials.device_id)
+def _accepted(broker, credentials):
+    client = broker.connect_device(credentials.username, credentials.password,
+                                   client_id=credentials.device_id)
     if client.connect_result[0].is_failure:
         client.close()
         return None
@@ -25,7 +25,7 @@ def test_an_erased_users_printers_can_no_longer_connect(broker, store, context):
     hers = provisioner.provision("alice-printer", "Alice's printer", alice)
     his = provisioner.provision("bob-printer", "Bob's printer", bob)
     for credentials in (hers, his):
-        wait_until(lambda c=credentials: _accepted(broker.port, c), 5,
+        wait_until(lambda c=credentials: _accepted(broker, c), 5,
                    f"{credentials.username} to be accepted").close()
     log_size = len(broker.log())
 
@@ -33,8 +33,8 @@ def test_an_erased_users_printers_can_no_longer_connect(broker, store, context):
 
     assert outcome.revoked_devices == ["alice-printer"]
     broker.wait_for_log("Reloading config", after=log_size)
-    refused = connect_client(broker.port, hers.username, hers.password)
+    refused = broker.connect_device(hers.username, hers.password)
     assert refused.connect_result[0].is_failure
     refused.close()
     assert "alice-printer" not in broker.paths.password_file.read_text()
-    wait_until(lambda: _accepted(broker.port, his), 5, "Bob's printer to be accepted").close()
+    wait_until(lambda: _accepted(broker, his), 5, "Bob's printer to be accepted").close()

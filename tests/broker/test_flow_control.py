@@ -23,7 +23,6 @@ from printfleet_protocol import Family, device_topic
 from printfleet_protocol.topics import fleet_subscription
 
 from ..agent.conftest import eventually
-from ..support import connect_client
 
 RECEIVE_MAXIMUM = 20
 BACKLOG = 300
@@ -64,9 +63,8 @@ async def test_the_broker_never_has_more_than_receive_maximum_in_flight_to_a_wor
     worker.on_subscribe = lambda *args: subscribed.set()
     worker.on_connect = lambda client, *args: client.subscribe(Subscription(
         fleet_subscription(settings.broker.topic_prefix, settings.fleet.share_group), qos=1))
-    await worker.connect("127.0.0.1", broker.port, version=MQTTv50)
-    publisher = connect_client(broker.port, settings.broker.fleet_username,
-                               context.fleet_password)
+    await worker.connect("127.0.0.1", broker.local_port, version=MQTTv50)
+    publisher = broker.connect_fleet()
     try:
         await asyncio.wait_for(subscribed.wait(), 5)
         topic = device_topic(broker.prefix, "device-a", Family.TELEMETRY)

@@ -12,7 +12,7 @@ from printfleet_protocol import Family, device_topic
 from printfleet_protocol.payloads import SCHEMA_VERSION, Heartbeat
 from storage import open_ingest_store
 
-from ..support import connect_client, start_broker, wait_until
+from ..support import start_broker, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -25,7 +25,7 @@ async def test_messages_queued_for_a_worker_survive_a_broker_restart(broker, sto
     await worker.stop()
 
     def device_connected():
-        client = connect_client(broker.port, "printer-p", credentials.password, "printer-p")
+        client = broker.connect_device("printer-p", credentials.password, "printer-p")
         return None if client.connect_result[0].is_failure else client
 
     device = await asyncio.to_thread(wait_until, device_connected, 5, "device")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from broker_config.credentials import verify_password
 
-from ..support import connect_client, wait_until
+from ..support import wait_until
 
 
 def test_a_batch_gets_its_own_credentials_and_one_reload(broker, store, context):
@@ -21,11 +21,11 @@ def test_a_batch_gets_its_own_credentials_and_one_reload(broker, store, context)
     assert len({credentials.password for credentials in batch}) == 3
     for credentials in batch:
         assert verify_password(credentials.password, hashes[credentials.username])
-        client = wait_until(lambda c=credentials: _accepted(broker.port, c), 5,
+        client = wait_until(lambda c=credentials: _accepted(broker, c), 5,
                             f"{credentials.username} to be accepted")
         client.close()
     # A device's password does not open another device's account.
-    wrong = connect_client(broker.port, batch[0].username, batch[1].password)
+    wrong = broker.connect_device(batch[0].username, batch[1].password)
     assert wrong.connect_result[0].is_failure
     wrong.close()
 
@@ -38,9 +38,9 @@ def test_a_bad_id_in_a_batch_is_refused_with_a_clear_error(broker, store, contex
                                                   None)
 
 
-def _accepted(port, credentials):
-    client = connect_client(port, credentials.username, credentials.password,
-                            client_id=credentials.device_id)
+def _accepted(broker, credentials):
+    client = broker.connect_device(credentials.username, credentials.password,
+                                   client_id=credentials.device_id)
     if client.connect_result[0].is_failure:
         client.close()
         return None

@@ -54,6 +54,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     prefix = unique_prefix()
     env = {**os.environ, "PRINTFLEET_DATA_DIR": str(root / "data"),
            "PRINTFLEET_BROKER__PORT": str(ports["broker"]),
+           "PRINTFLEET_BROKER__LOCAL_PORT": str(free_port()),
            "PRINTFLEET_WEB__PORT": str(ports["web"]),
            "PRINTFLEET_BROKER__TOPIC_PREFIX": prefix}
     running = Stack(f"http://127.0.0.1:{ports['web']}", root / "data", root / "printfleet-up.log",

@@ -103,6 +103,7 @@ def worker_process(context, worker_id: str, log: IO[bytes] | None = None
     settings = context.settings
     env = {**os.environ, "PRINTFLEET_DATA_DIR": str(settings.data_path),
            "PRINTFLEET_BROKER__PORT": str(settings.broker.port),
+           "PRINTFLEET_BROKER__LOCAL_PORT": str(settings.broker.local_port),
            "PRINTFLEET_BROKER__TOPIC_PREFIX": settings.broker.topic_prefix,
            "PRINTFLEET_STORAGE__BACKEND": settings.storage.backend,
            "PRINTFLEET_STORAGE__POSTGRES_DSN_ENV": settings.storage.postgres_dsn_env,

@@ -15,7 +15,7 @@ from printfleet_protocol.payloads import SCHEMA_VERSION, CameraSnapshot, Heater,
 from storage.camera_images import CameraImages
 
 from ..storage.postgres_server import fresh_database
-from ..support import connect_client, make_settings, wait_until
+from ..support import make_settings, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -39,13 +39,13 @@ def context(request, tmp_path, monkeypatch) -> Iterator[Context]:
 @pytest.fixture
 def device(broker, store, context):
     credentials = context.provisioner(store).provision("cam-1", "Camera printer", None)
-    client = wait_until(lambda: _connected(broker.port, credentials), 5, "the device")
+    client = wait_until(lambda: _connected(broker, credentials), 5, "the device")
     yield client
     client.close()
 
 
-def _connected(port, credentials):
-    client = connect_client(port, credentials.username, credentials.password, client_id="cam-1")
+def _connected(broker, credentials):
+    client = broker.connect_device(credentials.username, credentials.password, client_id="cam-1")
     if client.connect_result[0].is_failure:
         client.close()
         return None

@@ -13,6 +13,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
 import paho.mqtt.client as mqtt
@@ -23,6 +24,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from fleet.prometheus import render
 from printfleet.context import Context
+from printfleet_agent.broker_tls import client_context
 from printfleet_protocol import Family, device_topic
 from printfleet_protocol.payloads import SCHEMA_VERSION, Downtime, Heartbeat, Presence
 
@@ -44,8 +46,9 @@ def context(request, tmp_path, monkeypatch) -> Iterator[Context]:
 class Printer:
     """A device on its own MQTT connection with a last will, as the agent connects."""
 
-    def __init__(self, port: int, prefix: str, password: str) -> None:
-        self._port, self._prefix, self._password = port, prefix, password
+    def __init__(self, port: int, ca_file: Path, prefix: str, password: str) -> None:
+        self._port, self._ca_file = port, ca_file
+        self._prefix, self._password = prefix, password
         self._seq = 0
         self._client: mqtt.Client | None = None
 
@@ -60,6 +63,7 @@ class Printer:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=uuid.uuid4().hex,
                              protocol=mqtt.MQTTv5)
         client.username_pw_set(DEVICE, self._password)
+        client.tls_set_context(client_context(self._ca_file))  # the device listener is TLS
         will = Presence(v=SCHEMA_VERSION, ts=time.time(), seq=self.seq(), status="offline")
         client.will_set(self.topic(Family.PRESENCE), msgspec.json.encode(will), qos=1,
                         retain=True)
@@ -98,7 +102,7 @@ class Printer:
 @pytest.fixture
 def printer(broker, store, context, owner) -> Iterator[Printer]:
     credentials = context.provisioner(store).provision(DEVICE, "Printer", owner)
-    device = Printer(broker.port, broker.prefix, credentials.password)
+    device = Printer(broker.port, broker.ca_file, broker.prefix, credentials.password)
     yield device
     if device._client is not None:
         device.die()

@@ -15,7 +15,7 @@ from printfleet_protocol import Family, device_topic
 from printfleet_protocol.payloads import SCHEMA_VERSION, Heater, Telemetry
 from storage import open_ingest_store
 
-from ..support import connect_client, free_port, wait_until
+from ..support import free_port, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -73,8 +73,8 @@ async def test_metrics_show_ingest_batches_lag_rejects_and_online_devices(broker
 
 
 def _connected(broker, credentials):
-    client = connect_client(broker.port, credentials.username, credentials.password,
-                            credentials.device_id)
+    client = broker.connect_device(credentials.username, credentials.password,
+                                   credentials.device_id)
     if client.connect_result[0].is_failure:
         client.close()
         return None

@@ -17,7 +17,7 @@ from printfleet_protocol import Family, device_topic
 from printfleet_protocol.payloads import SCHEMA_VERSION, Heater, JobEvent, Telemetry
 from storage import open_ingest_store
 
-from ..support import connect_client, wait_until
+from ..support import wait_until
 from .backends import BACKENDS, backend_context
 
 pytestmark = pytest.mark.timeout(60)
@@ -35,8 +35,8 @@ def device(broker, store, context):
     credentials = context.provisioner(store).provision("printer-1", "Printer 1", None)
 
     def connected():
-        client = connect_client(broker.port, credentials.username, credentials.password,
-                                client_id="printer-1")
+        client = broker.connect_device(credentials.username, credentials.password,
+                                       client_id="printer-1")
         if client.connect_result[0].is_failure:
             client.close()
             return None

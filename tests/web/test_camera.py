@@ -19,7 +19,7 @@ from storage.job_history import JobFilter
 from storage.sqlite import SqliteSyncStore
 from web.camera import CAMERA_KEY
 
-from ..support import RunningBroker, connect_client, make_settings, start_broker, wait_until
+from ..support import RunningBroker, make_settings, start_broker, wait_until
 from .conftest import ALICE, BOB, csrf_from, write_messages
 from .flask_client import sign_in, text
 
@@ -122,7 +122,7 @@ def test_watching_needs_the_csrf_token_and_reaches_only_the_owners_printer(
     # The device as the broker knows it: its own credentials, its own subtree.
     credentials = broker.context.provisioner(broker.context.open_store()).provision(
         "cam-1", "Camera printer", None)
-    device = connect_client(broker.port, credentials.username, credentials.password)
+    device = broker.connect_device(credentials.username, credentials.password)
     try:
         device.subscribe(device_topic(broker.prefix, "cam-1", Family.WATCH))
         alice, bob = signed_in(app, ALICE), signed_in(app, BOB)

@@ -93,6 +93,9 @@ def agent_config(workdir: Path, port: int) -> Path:
     config.write_text(
         f'data_dir = "{workdir / "agent"}"\ntelemetry_interval_s = 1.0\n'
         f"heartbeat_interval_s = 30\n[broker]\nport = {port}\ntopic_prefix = \"{PREFIX}\"\n"
+        # The bench's own throwaway broker on loopback speaks plain MQTT, so the
+        # figures leave out TLS (allowed only to a local broker; see docs/agent.md).
+        "tls = false\n"
         f'[[printers]]\ndevice_id = "{DEVICE}"\npassword_file = "{password}"\n'
         f"[printers.simulated]\njob_duration_s = 120\nauto_start_after_s = 1\n"
         f"heater_time_constant_s = 2\n")

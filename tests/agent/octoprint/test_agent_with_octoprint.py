@@ -137,7 +137,7 @@ async def test_jobs_report_filament_from_octoprints_analysis_or_the_file_sent(
 
     body = sliced_gcode(seconds=2, stated_mm=800.0)  # 20 moves: 10 mm of E moves
     (tmp_path / "ui.gcode").write_bytes(body)
-    publisher = MqttPublisher("127.0.0.1", broker.port, context.settings.broker.fleet_username,
+    publisher = MqttPublisher("127.0.0.1", broker.local_port, context.settings.broker.fleet_username,
                               context.fleet_password)
     device = octoprint_device()
     await device.start()
