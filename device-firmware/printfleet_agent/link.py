@@ -33,6 +33,9 @@ class LinkState:
     """What the agent knows about its broker connection."""
 
     connected: bool = False
+    # The broker has acknowledged every subscription of this connection: from
+    # here on, a command sent to the device reaches it.
+    subscribed: bool = False
     auth_refused: bool = False
     # Why the last TLS handshake failed (None once one succeeds).
     tls_error: str | None = None
@@ -78,6 +81,8 @@ class MqttLink:
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_message = self._on_message
         self._client.on_publish = self._on_publish
+        self._client.on_subscribe = self._on_subscribe
+        self._pending_subscriptions: set[int] = set()
 
     @property
     def host(self) -> str:
@@ -138,9 +143,16 @@ class MqttLink:
         self.state = LinkState(connected=True, connected_since=time.time(),
                                last_error=self.state.last_error,
                                last_error_at=self.state.last_error_at)
-        for topic in device_subscriptions(self._prefix, self.device_id):
-            client.subscribe(topic, qos=QOS)
+        self._pending_subscriptions = {
+            mid for topic in device_subscriptions(self._prefix, self.device_id)
+            if (mid := client.subscribe(topic, qos=QOS)[1]) is not None}
         self._post(LinkEvent("connected"))
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int,
+                      reason_codes: object, properties: object) -> None:
+        self._pending_subscriptions.discard(mid)
+        if self.state.connected and not self._pending_subscriptions:
+            self.state.subscribed = True
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: mqtt.DisconnectFlags,
                        reason_code: mqtt.ReasonCode, properties: object) -> None:

@@ -65,7 +65,7 @@ async def test_a_print_file_is_downloaded_verified_and_started(broker, worker, s
     digest = hashlib.sha256(GCODE).hexdigest()
     url = f"{files.url}/files/cube.gcode"
     try:
-        await eventually(lambda: device.link.state.connected, 10, "connection")
+        await eventually(lambda: device.link.state.subscribed, 10, "subscriptions")
         await send(fleet, broker, "printer-dl", command(
             "t-bad", "start_print", file_name="cube.gcode", url=url, sha256="0" * 64,
             size_bytes=len(GCODE)))
@@ -99,7 +99,7 @@ async def test_camera_pictures_at_job_events_and_live_view_on_request(broker, wo
     device, _ = make_device("printer-cam", printer={"camera": camera})
     await device.start()
     try:
-        await eventually(lambda: device.link.state.connected, 10, "connection")
+        await eventually(lambda: device.link.state.subscribed, 10, "subscriptions")
         await send(fleet, broker, "printer-cam", command("t-start", "start_print",
                                                          file_name="cube.gcode"))
         await eventually(lambda: [m for m in camera_messages(fleet, "printer-cam", broker.prefix)
@@ -129,7 +129,7 @@ async def test_a_disabled_camera_takes_no_picture_at_all(broker, worker, store, 
     device, _ = make_device("printer-nocam", printer={"camera": camera})
     await device.start()
     try:
-        await eventually(lambda: device.link.state.connected, 10, "connection")
+        await eventually(lambda: device.link.state.subscribed, 10, "subscriptions")
         await send(fleet, broker, "printer-nocam", command("t-start", "start_print",
                                                            file_name="cube.gcode"))
         await send(fleet, broker, "printer-nocam", command("t-live", "camera_live", enabled=True))
@@ -162,7 +162,7 @@ async def test_configure_switches_downtime_logging_and_refuses_unknown_keys(brok
     device, _ = make_device("printer-cfg")
     await device.start()
     try:
-        await eventually(lambda: device.link.state.connected, 10, "connection")
+        await eventually(lambda: device.link.state.subscribed, 10, "subscriptions")
         assert not await device.downtime.enabled()
         await send(fleet, broker, "printer-cfg", command("t-bad", "configure",
                                                          downtime_logging=True, colour="red"))
@@ -249,7 +249,7 @@ async def test_disconnect_and_connect_commands_reach_the_printer(broker, worker,
     device, _ = make_device("printer-link")
     await device.start()
     try:
-        await eventually(lambda: device.link.state.connected, 10, "connection")
+        await eventually(lambda: device.link.state.subscribed, 10, "subscriptions")
         await send(fleet, broker, "printer-link", command("t-off", "disconnect"))
         await eventually(lambda: any(t["printer_state"] == "disconnected" for t in
                                      store.table_rows("telemetry", "printer-link")), 10,
