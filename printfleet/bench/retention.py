@@ -30,6 +30,7 @@ from typing import Any
 from printfleet.retention import Outcome, Retention
 from printfleet.settings import Settings
 from storage import SyncStore
+from storage.postgres.timescale import PAUSE_POLICY_JOBS
 from storage.retention_classes import DAY_S, data_class
 
 from .direct import DirectConnection
@@ -150,8 +151,7 @@ def run(settings: Settings, options: RetentionBenchOptions, say: Say) -> dict[st
         if timescale:
             # The bench does what the policies would (materialize, compress) and
             # times the run; the retention backstop would drop the day on its own.
-            direct.rows("SELECT alter_job(job_id, scheduled => false) FROM "
-                        "timescaledb_information.jobs WHERE hypertable_name IS NOT NULL")
+            direct.rows(PAUSE_POLICY_JOBS)
         deletes, runs, prepared = [], [], {}
         for _ in range(options.repeats):
             # Alternated, so a slow spell of the machine weighs on both alike.

@@ -115,6 +115,11 @@ def apply_policies(connection: psycopg.Connection, policy: TimescalePolicy) -> N
                                f"INTERVAL '{int(days) + BACKSTOP_DELAY_DAYS} days')")
 
 
+# Pauses every policy job (refresh, compression, retention backstop): for
+# scratch databases whose users do what the jobs would, on their own clock.
+PAUSE_POLICY_JOBS = ("SELECT alter_job(job_id, scheduled => false) "
+                     "FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL")
+
 # The native retention policies are a backstop for a scheduler that is down:
 # a day behind the setting, they leave the work to the scheduler's run, which
 # rolls late rows up before dropping and records what it removed.

@@ -18,6 +18,7 @@ import pytest
 
 from storage.postgres.connection import PostgresUnavailable, connect, server_mode
 from storage.postgres.scratch import ScratchUnavailable, scratch_database
+from storage.postgres.timescale import PAUSE_POLICY_JOBS
 
 SERVER_VARIABLE = "PF_TEST_POSTGRES_URL"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -76,5 +77,4 @@ def pause_timescale_jobs(dsn: str) -> None:
     The tests call what the jobs would do themselves.
     """
     with connect(dsn) as connection:
-        connection.execute("SELECT alter_job(job_id, scheduled => false) "
-                           "FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL")
+        connection.execute(PAUSE_POLICY_JOBS)
